@@ -1,0 +1,24 @@
+# Two commands do everything (see README): `make lab` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: lab test student-copies benchmark clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+lab: $(STAMP)  ## set up and open the notebooks in JupyterLab
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)  ## set up and run every test: ruff, unit tests, nbval over notebooks/
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV)
