@@ -46,7 +46,7 @@ def check_broadcast(names: Sequence[str], *tensors: Tensor) -> torch.Size:
     try:
         return torch.broadcast_shapes(*(t.shape for t in tensors))
     except RuntimeError:
-        shapes = ", ".join(f"{n}={tuple(t.shape)}" for n, t in zip(names, tensors))
+        shapes = ", ".join(f"{n}={tuple(t.shape)}" for n, t in zip(names, tensors, strict=True))
         raise ValueError(f"shapes do not broadcast: {shapes}") from None
 
 

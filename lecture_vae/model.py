@@ -22,7 +22,7 @@ LOGVAR_MIN, LOGVAR_MAX = -15.0, 10.0
 def mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
     """Linear layers of ``sizes[i] -> sizes[i+1]`` with ``activation`` between them (none after the last)."""
     layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
             layers.append(ACTIVATIONS[activation]())
