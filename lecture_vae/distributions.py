@@ -14,7 +14,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import check_broadcast, check_scale_tril, check_tensor, check_unit_interval
+from ._checks import (
+    check_broadcast,
+    check_event_dims,
+    check_generator,
+    check_positive_int,
+    check_scale_tril,
+    check_tensor,
+    check_unit_interval,
+)
 from .reparam import reparameterize, reparameterize_full
 
 LOG_2PI = math.log(2 * math.pi)
@@ -27,8 +35,9 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     """
     check_tensor("mu", mu)
     check_tensor("logvar", logvar)
-    check_broadcast(("mu", "logvar"), mu, logvar)
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+    check_event_dims(("mu", "logvar"), mu, logvar)
+    # expm1 keeps exp(logvar) - 1 - logvar >= 0 and accurate when logvar ~ 0 (no cancellation)
+    return 0.5 * (mu.pow(2) + torch.expm1(logvar) - logvar).sum(-1)
 
 
 def gaussian_kl_full(mu: Tensor, scale_tril: Tensor) -> Tensor:
@@ -39,10 +48,11 @@ def gaussian_kl_full(mu: Tensor, scale_tril: Tensor) -> Tensor:
     check_tensor("mu", mu)
     check_scale_tril("scale_tril", scale_tril)
     _check_mvn_shapes(mu, scale_tril)
-    d = mu.shape[-1]
-    trace = scale_tril.pow(2).sum((-2, -1))
-    logdet = 2.0 * scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-    return 0.5 * (trace + mu.pow(2).sum(-1) - d - logdet)
+    # tr Sigma - d - log det Sigma = sum_ij off-diagonal L_ij^2 + sum_i (L_ii^2 - 1 - log L_ii^2), the last
+    # term as expm1(t) - t with t = log L_ii^2: no cancellation near the prior, so the result is >= 0
+    off_diag = scale_tril.tril(-1).pow(2).sum((-2, -1))
+    log_diag2 = 2.0 * scale_tril.diagonal(dim1=-2, dim2=-1).log()
+    return 0.5 * (off_diag + (torch.expm1(log_diag2) - log_diag2).sum(-1) + mu.pow(2).sum(-1))
 
 
 def diag_gaussian_log_prob(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
@@ -50,8 +60,9 @@ def diag_gaussian_log_prob(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
     check_tensor("z", z)
     check_tensor("mu", mu)
     check_tensor("logvar", logvar)
-    check_broadcast(("z", "mu", "logvar"), z, mu, logvar)
-    return -0.5 * (LOG_2PI + logvar + (z - mu).pow(2) * torch.exp(-logvar)).sum(-1)
+    check_event_dims(("z", "mu", "logvar"), z, mu, logvar)
+    # ((z - mu) / sigma)^2, not (z - mu)^2 * exp(-logvar): exp(-logvar / 2) overflows only for logvar < -177
+    return -0.5 * (LOG_2PI + logvar + ((z - mu) * torch.exp(-0.5 * logvar)).pow(2)).sum(-1)
 
 
 def gaussian_log_prob(x: Tensor, mean: Tensor, logvar: Tensor | float) -> Tensor:
@@ -60,9 +71,15 @@ def gaussian_log_prob(x: Tensor, mean: Tensor, logvar: Tensor | float) -> Tensor
     ``logvar`` may be a float or a tensor broadcasting against ``mean`` (e.g. one per pixel).
     Shapes: ``(..., D) -> (...)``.
     """
+    check_tensor("x", x)
+    check_tensor("mean", mean)
+    check_event_dims(("x", "mean"), x, mean)
     if not isinstance(logvar, Tensor):
+        if isinstance(logvar, bool) or not isinstance(logvar, (int, float)):
+            raise TypeError(f"logvar must be a float or a tensor, got {type(logvar).__name__} {logvar!r}")
         logvar = torch.full_like(mean, float(logvar))
-    return diag_gaussian_log_prob(x, mean, logvar.expand_as(mean) if logvar.dim() < mean.dim() else logvar)
+    check_tensor("logvar", logvar, min_dim=0)
+    return diag_gaussian_log_prob(x, mean, logvar.expand(check_broadcast(("mean", "logvar"), mean, logvar)))
 
 
 def mvn_log_prob(z: Tensor, mu: Tensor, scale_tril: Tensor) -> Tensor:
@@ -71,6 +88,7 @@ def mvn_log_prob(z: Tensor, mu: Tensor, scale_tril: Tensor) -> Tensor:
     check_tensor("mu", mu)
     check_scale_tril("scale_tril", scale_tril)
     _check_mvn_shapes(mu, scale_tril)
+    check_event_dims(("z", "mu"), z, mu)
     diff = z - mu  # (..., B, L)
     tril = scale_tril.expand(*diff.shape[:-1], *scale_tril.shape[-2:])
     w = torch.linalg.solve_triangular(tril, diff.unsqueeze(-1), upper=False).squeeze(-1)
@@ -87,7 +105,7 @@ def bernoulli_log_prob(x: Tensor, logits: Tensor) -> Tensor:
     check_tensor("x", x)
     check_unit_interval("x", x)
     check_tensor("logits", logits)
-    shape = check_broadcast(("x", "logits"), x, logits)
+    shape = check_event_dims(("x", "logits"), x, logits)
     return -F.binary_cross_entropy_with_logits(logits.expand(shape), x.expand(shape), reduction="none").sum(-1)
 
 
@@ -109,6 +127,7 @@ def _check_mvn_shapes(mu: Tensor, scale_tril: Tensor) -> None:
 
 
 def _randn(shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None) -> Tensor:
+    check_generator(generator)
     return torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
 
 
@@ -126,6 +145,8 @@ class DiagonalGaussian:
 
     def rsample(self, n: int | None = None, *, generator: torch.Generator | None = None) -> Tensor:
         """Reparameterized draw mu + sigma * eps (S8): ``(B, L)`` or ``(n, B, L)``."""
+        if n is not None:
+            check_positive_int("n", n)
         shape = tuple(self.mu.shape) if n is None else (n, *self.mu.shape)
         return reparameterize(self.mu, self.logvar, _randn(shape, self.mu, generator))
 
@@ -146,6 +167,8 @@ class FullGaussian:
 
     def rsample(self, n: int | None = None, *, generator: torch.Generator | None = None) -> Tensor:
         """Reparameterized draw mu + L eps (S8): ``(B, L)`` or ``(n, B, L)``."""
+        if n is not None:
+            check_positive_int("n", n)
         shape = tuple(self.mu.shape) if n is None else (n, *self.mu.shape)
         return reparameterize_full(self.mu, self.scale_tril, _randn(shape, self.mu, generator))
 
@@ -169,7 +192,13 @@ class StandardNormal:
     def mu(self) -> Tensor:
         return torch.zeros(self.batch, self.dim, dtype=self.dtype, device=self.device)
 
+    def __post_init__(self) -> None:
+        check_positive_int("batch", self.batch)
+        check_positive_int("dim", self.dim)
+
     def rsample(self, n: int | None = None, *, generator: torch.Generator | None = None) -> Tensor:
+        if n is not None:
+            check_positive_int("n", n)
         shape = (self.batch, self.dim) if n is None else (n, self.batch, self.dim)
         return _randn(shape, self.mu, generator)
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from ._checks import check_choice, check_positive_int, check_tensor
+from ._checks import _describe, check_choice, check_generator, check_positive_int, check_tensor
 from .distributions import Posterior, standard_normal_log_prob
 
 
@@ -25,9 +25,35 @@ class ELBOTerms(NamedTuple):
     elbo: Tensor  # reconstruction - kl
 
 
+def _check_model(model: Any, *, needs_encode: bool = True) -> None:
+    needed = ("x_dim", "z_dim", "log_likelihood", "encode") if needs_encode else ("x_dim", "z_dim", "log_likelihood")
+    missing = [a for a in needed if not hasattr(model, a)]
+    if missing:
+        raise TypeError(
+            f"model must be a VAE or a tractable model (with {', '.join(needed)}), got {_describe(model)} "
+            f"without {', '.join(missing)}"
+        )
+
+
 def _posterior(model: Any, x: Tensor, q_z: Posterior | None) -> Posterior:
+    _check_model(model, needs_encode=q_z is None)
     check_tensor("x", x, min_dim=2, last=model.x_dim)
-    return model.encode(x) if q_z is None else q_z
+    if q_z is None:
+        return model.encode(x)
+    if not all(hasattr(q_z, a) for a in ("mu", "rsample", "log_prob", "kl")):
+        raise TypeError(f"q_z must be a DiagonalGaussian, FullGaussian or StandardNormal, got {_describe(q_z)}")
+    mu = q_z.mu
+    try:  # q_z's batch must line up with x's (or broadcast against it), and its latent dim with the model's
+        torch.broadcast_shapes(mu.shape[:-1], x.shape[:-1])
+        ok = mu.shape[-1] == model.z_dim
+    except RuntimeError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"q_z must have mu of shape {(*x.shape[:-1], model.z_dim)} to match x of shape {tuple(x.shape)} "
+            f"and z_dim={model.z_dim}, got mu of shape {tuple(mu.shape)}"
+        )
+    return q_z
 
 
 def elbo(
@@ -97,6 +123,8 @@ def log_marginal_estimate(
     check_positive_int("k", k)
     check_positive_int("batch_size", batch_size)
     check_positive_int("max_elements", max_elements)
+    check_generator(generator)
+    _check_model(model)
     check_tensor("x", x, min_dim=2, last=model.x_dim)
     out = []
     for xb in x.split(batch_size):

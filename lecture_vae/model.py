@@ -9,7 +9,15 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_choice, check_positive_int, check_tensor
+from ._checks import (
+    _describe,
+    check_choice,
+    check_dtype,
+    check_generator,
+    check_positive_int,
+    check_positive_ints,
+    check_tensor,
+)
 from .distributions import DiagonalGaussian, FullGaussian, bernoulli_log_prob, gaussian_log_prob
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -44,9 +52,7 @@ class VAEConfig:
     def __post_init__(self) -> None:
         check_positive_int("x_dim", self.x_dim)
         check_positive_int("z_dim", self.z_dim)
-        self.hidden = tuple(self.hidden)
-        for h in self.hidden:
-            check_positive_int("hidden (each width)", h)
+        self.hidden = check_positive_ints("hidden", self.hidden)
         check_choice("likelihood", self.likelihood, LIKELIHOODS)
         check_choice("posterior", self.posterior, POSTERIORS)
         check_choice("activation", self.activation, tuple(ACTIVATIONS))
@@ -65,7 +71,11 @@ class Encoder(nn.Module):
         activation: str = "relu",
     ) -> None:
         super().__init__()
+        check_positive_int("x_dim", x_dim)
+        check_positive_int("z_dim", z_dim)
+        check_positive_ints("hidden", hidden)
         check_choice("posterior", posterior, POSTERIORS)
+        check_choice("activation", activation, tuple(ACTIVATIONS))
         self.x_dim, self.z_dim, self.posterior = x_dim, z_dim, posterior
         n_tril = z_dim * (z_dim - 1) // 2 if posterior == "full" else 0
         self.net = mlp([x_dim, *hidden, 2 * z_dim + n_tril], activation)
@@ -73,7 +83,8 @@ class Encoder(nn.Module):
 
     def forward(self, x: Tensor) -> DiagonalGaussian | FullGaussian:
         """``x (B, D)`` -> q_z with ``mu (B, L)`` and ``logvar (B, L)`` or ``scale_tril (B, L, L)``."""
-        check_tensor("x", x, min_dim=2, last=self.x_dim)
+        check_tensor("x", x, ndim=2, last=self.x_dim)
+        check_dtype("x", x, self.net[0].weight.dtype)
         h = self.net(x)
         L = self.z_dim
         mu, logvar = h[:, :L], h[:, L : 2 * L].clamp(LOGVAR_MIN, LOGVAR_MAX)
@@ -97,7 +108,11 @@ class Decoder(nn.Module):
         activation: str = "relu",
     ) -> None:
         super().__init__()
+        check_positive_int("z_dim", z_dim)
+        check_positive_int("x_dim", x_dim)
+        check_positive_ints("hidden", hidden)
         check_choice("likelihood", likelihood, LIKELIHOODS)
+        check_choice("activation", activation, tuple(ACTIVATIONS))
         self.z_dim, self.x_dim, self.likelihood = z_dim, x_dim, likelihood
         self.net = mlp([z_dim, *hidden, x_dim], activation)
         if likelihood == "gaussian":
@@ -106,11 +121,20 @@ class Decoder(nn.Module):
     def forward(self, z: Tensor) -> Tensor:
         """``z (..., L)`` -> ``x_logits`` (Bernoulli) or the mean (Gaussian), ``(..., D)``."""
         check_tensor("z", z, last=self.z_dim)
+        check_dtype("z", z, self.net[0].weight.dtype)
         return self.net(z)
 
     def log_prob(self, x: Tensor, z: Tensor) -> Tensor:
         """log p_theta(x|z), summed over pixels: ``x (B, D)``, ``z (..., B, L)`` -> ``(..., B)``."""
+        check_tensor("x", x, last=self.x_dim)
         out = self(z)
+        try:  # x's batch must line up with z's (..., B): a mismatch would be a silent broadcast
+            torch.broadcast_shapes(x.shape[:-1], z.shape[:-1])
+        except RuntimeError:
+            raise ValueError(
+                f"x and z must have matching batch dims, x (B, D) with z (..., B, L), "
+                f"got x={tuple(x.shape)}, z={tuple(z.shape)}"
+            ) from None
         if self.likelihood == "bernoulli":
             return bernoulli_log_prob(x, out)
         return gaussian_log_prob(x, out, self.x_logvar.clamp(LOGVAR_MIN, LOGVAR_MAX))
@@ -135,7 +159,9 @@ class VAE(nn.Module):
         **extra: Any,
     ) -> None:
         super().__init__()
-        self.config = VAEConfig(x_dim, z_dim, tuple(hidden), likelihood, posterior, activation, dict(extra))
+        self.config = VAEConfig(
+            x_dim, z_dim, check_positive_ints("hidden", hidden), likelihood, posterior, activation, dict(extra)
+        )
         self.x_dim, self.z_dim = x_dim, z_dim
         self.encoder = Encoder(x_dim, z_dim, hidden, posterior=posterior, activation=activation)
         self.decoder = Decoder(
@@ -144,6 +170,8 @@ class VAE(nn.Module):
 
     @classmethod
     def from_config(cls, config: VAEConfig | dict[str, Any]) -> VAE:
+        if not isinstance(config, (VAEConfig, dict)):
+            raise TypeError(f"config must be a VAEConfig or a dict (from config_dict()), got {_describe(config)}")
         c = config if isinstance(config, VAEConfig) else VAEConfig(**config)
         return cls(c.x_dim, c.z_dim, c.hidden, c.likelihood, c.posterior, c.activation, **c.extra)
 
@@ -168,6 +196,7 @@ class VAE(nn.Module):
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         """Decoded means E[x|z] for ``n`` draws z ~ p(z): ``(n, D)``."""
         check_positive_int("n", n)
+        check_generator(generator)
         p = next(self.parameters())
         z = torch.randn((n, self.z_dim), generator=generator, dtype=p.dtype, device=p.device)
         return self.decoder.mean(z)

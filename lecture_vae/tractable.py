@@ -15,8 +15,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_positive_int, check_tensor
-from .distributions import FullGaussian, gaussian_log_prob, mvn_log_prob, standard_normal_log_prob
+from ._checks import _describe, check_callable, check_generator, check_positive_int, check_tensor
+from .distributions import DiagonalGaussian, FullGaussian, gaussian_log_prob, mvn_log_prob, standard_normal_log_prob
+from .elbo import ELBOTerms, _check_model, _posterior
 from .reparam import scale_from_cholesky
 
 
@@ -55,6 +56,9 @@ class LinearGaussian(nn.Module):
         """A model with ``W, b ~ N(0, 1)`` entries (float64 by default, for exact checks)."""
         check_positive_int("x_dim", x_dim)
         check_positive_int("z_dim", z_dim)
+        check_generator(generator)
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
         W = torch.randn((x_dim, z_dim), generator=generator, dtype=dtype)
         return cls(W, torch.randn((x_dim,), generator=generator, dtype=dtype), sigma)
 
@@ -65,6 +69,7 @@ class LinearGaussian(nn.Module):
 
     def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
         """log p(x|z) = log N(x; W z + b, sigma^2 I): ``x (B, D)``, ``z (..., B, L)`` -> ``(..., B)``."""
+        check_tensor("x", x, last=self.x_dim)
         return gaussian_log_prob(x, self.decode(z), 2.0 * math.log(self.sigma))
 
     def log_joint(self, x: Tensor, z: Tensor) -> Tensor:
@@ -103,10 +108,25 @@ class LinearGaussian(nn.Module):
         mean, cov = self.posterior(x)
         return FullGaussian(mean, scale_from_cholesky(cov))
 
+    def analytic_elbo(self, x: Tensor, q_z: DiagonalGaussian | FullGaussian) -> ELBOTerms:
+        """The ELBO of a Gaussian q in closed form, no sampling (S6, S7):
+
+        E_q log N(x; W z + b, sigma^2 I) = log N(x; W mu + b, sigma^2 I) - tr(W Sigma_q W^T) / (2 sigma^2).
+        """
+        check_tensor("x", x, min_dim=2, last=self.x_dim)
+        if not isinstance(q_z, (DiagonalGaussian, FullGaussian)):
+            raise TypeError(f"q_z must be a DiagonalGaussian or FullGaussian, got {_describe(q_z)}")
+        _posterior(self, x, q_z)  # q_z's shape matches x and z_dim
+        tril = q_z.scale_tril
+        reconstruction = self.log_likelihood(x, q_z.mu) - (self.W @ tril).pow(2).sum((-2, -1)) / (2 * self.sigma**2)
+        kl = q_z.kl()
+        return ELBOTerms(reconstruction, kl, reconstruction - kl)
+
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         """x ~ p(x) by ancestral sampling z ~ p(z), x ~ p(x|z): ``(n, D)``."""
         check_positive_int("n", n)
+        check_generator(generator)
         z = torch.randn((n, self.z_dim), generator=generator, dtype=self.W.dtype, device=self.W.device)
         eps = torch.randn((n, self.x_dim), generator=generator, dtype=self.W.dtype, device=self.W.device)
         return self.decode(z) + self.sigma * eps
@@ -131,8 +151,20 @@ class GridPosterior(NamedTuple):
 def make_grid(lims: Sequence[Sequence[float]], n: int, *, dtype: torch.dtype = torch.float64) -> Grid:
     """Midpoints of ``n`` cells per dimension over the box ``lims = [(lo, hi), ...]`` (1 to 3 dims)."""
     check_positive_int("n", n)
-    if not isinstance(lims, Sequence) or not 1 <= len(lims) <= 3 or any(len(lh) != 2 for lh in lims):
+    if (
+        not isinstance(lims, Sequence)
+        or not 1 <= len(lims) <= 3
+        or any(not hasattr(lh, "__len__") or len(lh) != 2 for lh in lims)
+    ):
         raise ValueError(f"lims must be a list of 1 to 3 (lo, hi) pairs, one per latent dimension, got {lims!r}")
+    try:
+        finite = all(math.isfinite(float(v)) for lh in lims for v in lh)
+    except (TypeError, ValueError):
+        raise ValueError(f"lims must hold numbers, got {lims!r}") from None
+    if not finite:
+        raise ValueError(f"lims must be finite, got {lims!r}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
     if any(not lo < hi for lo, hi in lims):
         raise ValueError(f"lims must have lo < hi in every pair, got {lims!r}")
     axes = [lo + (hi - lo) * (torch.arange(n, dtype=dtype) + 0.5) / n for lo, hi in lims]
@@ -142,7 +174,20 @@ def make_grid(lims: Sequence[Sequence[float]], n: int, *, dtype: torch.dtype = t
 
 
 def _grid_log_joint(log_joint: Callable[[Tensor], Tensor], grid: Grid, chunk: int) -> Tensor:
-    return torch.cat([log_joint(zc) for zc in grid.z.split(chunk)])
+    check_callable("log_joint", log_joint)
+    check_positive_int("chunk", chunk)
+    out = []
+    for zc in grid.z.split(chunk):
+        lj = log_joint(zc)
+        if not isinstance(lj, Tensor) or lj.dim() not in (1, 2) or lj.shape[0] != zc.shape[0]:
+            raise ValueError(
+                f"log_joint must map z of shape {tuple(zc.shape)} to shape ({zc.shape[0]},) or ({zc.shape[0]}, B), "
+                f"got {_describe(lj)}"
+            )
+        if bool(torch.isnan(lj).any()):
+            raise ValueError(f"log_joint must not return NaN, got {int(torch.isnan(lj).sum())} NaN value(s)")
+        out.append(lj)
+    return torch.cat(out)
 
 
 def grid_log_marginal(
@@ -168,6 +213,7 @@ def grid_posterior(
 
 def log_joint_fn(model: Any, x: Tensor) -> Callable[[Tensor], Tensor]:
     """z ``(N, L)`` -> log p(x|z) + log p(z) ``(N, B)`` for a model with ``log_likelihood`` and data ``x (B, D)``."""
+    _check_model(model, needs_encode=False)
     check_tensor("x", x, min_dim=2, last=model.x_dim)
 
     def log_joint(z: Tensor) -> Tensor:
