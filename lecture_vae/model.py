@@ -128,7 +128,7 @@ class Decoder(nn.Module):
         """log p_theta(x|z), summed over pixels: ``x (B, D)``, ``z (..., B, L)`` -> ``(..., B)``."""
         check_tensor("x", x, last=self.x_dim)
         out = self(z)
-        try:  # x's batch must line up with z's (..., B): a mismatch would be a silent broadcast
+        try:  # x's batch must line up with z's (..., B): say so in terms of x and z, not the logits
             torch.broadcast_shapes(x.shape[:-1], z.shape[:-1])
         except RuntimeError:
             raise ValueError(

@@ -8,7 +8,14 @@ from torch import distributions as td
 
 import lecture_vae as lv
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def float64():
+    """These checks run in float64; restore the default afterwards so other test modules are unaffected."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 @pytest.fixture

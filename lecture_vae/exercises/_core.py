@@ -72,6 +72,10 @@ def check_function(
             passed = False
             message = f"✗ {name}: {where} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}."
             break
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()) and bool(torch.isfinite(expected).all()):
+            n_bad = int((~torch.isfinite(got)).sum())
+            passed, message = False, f"✗ {name}: {where} returned {n_bad} NaN/Inf value(s); the reference is finite."
+            break
         diff = (got.double() - expected.double()).abs()
         bad = diff > atol + rtol * expected.double().abs()
         if bool(bad.any()) or not bool(torch.isfinite(got).all()):

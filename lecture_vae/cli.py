@@ -1,0 +1,248 @@
+"""Command line: ``python -m lecture_vae train ...`` and ``python -m lecture_vae evaluate RUN_DIR``.
+
+Also installed as the console script ``lecture-vae``. Exit status: 0 success, 1 an operational failure
+(missing data, unwritable folder, bad checkpoint, diverged training; one ``error:`` line on stderr),
+2 bad arguments, 130 interrupted. ``LECTURE_VAE_DEBUG=1`` shows the full traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .recipes import DEFAULTS, RECIPES, recipe_config
+
+# settings a resumed run cannot change: the architecture, then the data
+FIXED = ("z_dim", "hidden", "activation", "likelihood", "posterior", "dataset", "binarize")
+OFFLINE_ENV = "LECTURE_VAE_OFFLINE"  # set to 1: never download datasets
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``PROG: error: REASON (see PROG --help)``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class CLIError(Exception):
+    """An operational failure reported as one ``error:`` line and exit status 1."""
+
+
+class _Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training, with a hint on how to resume."""
+
+
+def _number(kind: type, low: float, strict: bool) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            expected = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not math.isfinite(value) or not (value > low if strict else value >= low):
+            raise argparse.ArgumentTypeError(f"must be {'>' if strict else '>='} {low:g}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+POS_INT, NONNEG_INT = _number(int, 0, True), _number(int, 0, False)
+POS_FLOAT, NONNEG_FLOAT = _number(float, 0.0, True), _number(float, 0.0, False)
+
+
+def build_parser(prog: str = "lecture-vae") -> argparse.ArgumentParser:
+    """The parser of both subcommands; settings left out are None (filled from the recipe and DEFAULTS)."""
+    parser = _Parser(prog=prog, description="Train and evaluate the lecture's variational autoencoder.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,evaluate}")
+    about = "Train a VAE (maximize the ELBO, S6); write RUN_DIR/checkpoint.pt, metrics.json and figures."
+    t = sub.add_parser("train", help="train a VAE and write a run folder", description=about)
+    t.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="run folder to write")
+    t.add_argument("--recipe", choices=sorted(RECIPES), help="named defaults (lecture_vae/recipes.py)")
+    t.add_argument("--dataset", choices=["digits", "mnist", "fashion-mnist"], help=f"default {DEFAULTS['dataset']}")
+    t.add_argument("--epochs", type=POS_INT, help=f"total epochs (default {DEFAULTS['epochs']})")
+    t.add_argument("--z-dim", type=POS_INT, help=f"latent dimension L (default {DEFAULTS['z_dim']})")
+    t.add_argument("--hidden", type=POS_INT, nargs="+", metavar="W", help="hidden widths, e.g. --hidden 400 400")
+    t.add_argument("--activation", choices=["relu", "tanh", "elu", "softplus"])
+    t.add_argument("--likelihood", choices=["bernoulli", "gaussian"], help="decoder p(x|z)")
+    t.add_argument("--posterior", choices=["diagonal", "full"], help="encoder q(z|x) covariance")
+    t.add_argument(
+        "--batch-size", type=POS_INT, metavar="N", help=f"images per step (default {DEFAULTS['batch_size']})"
+    )
+    t.add_argument("--lr", type=POS_FLOAT, help=f"Adam learning rate (default {DEFAULTS['lr']:g})")
+    t.add_argument("--beta", type=NONNEG_FLOAT, help="KL weight (1 = the ELBO)")
+    t.add_argument("--kl-warmup", type=NONNEG_INT, metavar="EPOCHS", help="ramp the KL weight from 0 over EPOCHS")
+    t.add_argument("--binarize", choices=["none", "static", "dynamic"], help="Bernoulli-sample the pixels")
+    t.add_argument("--seed", type=NONNEG_INT, help="seeds weights, shuffling and noise (default 0)")
+    t.add_argument("--resume", action="store_true", help="continue RUN_DIR's checkpoint up to --epochs")
+    t.add_argument("--overwrite", action="store_true", help="replace an existing run in RUN_DIR")
+    _common(t)
+    about = "Print the test ELBO and the importance-sampled log p(x) (nats) of RUN_DIR/checkpoint.pt."
+    e = sub.add_parser("evaluate", help="test ELBO and log p(x) of a run", description=about)
+    e.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    e.add_argument("--k", type=POS_INT, default=1000, help="importance samples per image (default 1000)")
+    e.add_argument("--batch-size", type=POS_INT, default=100, metavar="N", help="images per batch (default 100)")
+    e.add_argument("--limit", type=POS_INT, metavar="N", help="use only the first N test images")
+    e.add_argument("--seed", type=NONNEG_INT, default=0, help="seeds the importance samples (default 0)")
+    _common(e)
+    return parser
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto", help="default: auto")
+    p.add_argument("--data-root", type=Path, metavar="PATH", help="folder holding MNIST/raw/ (or $LECTURE_VAE_DATA)")
+    p.add_argument("--no-download", action="store_true", help=f"never download data (also: {OFFLINE_ENV}=1)")
+    p.add_argument("--threads", type=POS_INT, metavar="N", help="CPU threads for torch (default: torch's choice)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    prog = "python -m lecture_vae" if Path(sys.argv[0]).name == "__main__.py" else "lecture-vae"
+    args = build_parser(prog).parse_args(argv)
+    try:
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        return _train(args) if args.command == "train" else _evaluate(args)
+    except KeyboardInterrupt as err:
+        print(f"error: {err or 'interrupted'}", file=sys.stderr)
+        return 130
+    except Exception as err:  # operational failures: one line, no traceback
+        if os.environ.get("LECTURE_VAE_DEBUG"):
+            raise
+        if not isinstance(err, CLIError | OSError | ValueError | RuntimeError):
+            raise
+        text = " ".join(str(err).split()) or type(err).__name__
+        print(f"error: {text}", file=sys.stderr)
+        return 1
+
+
+def _load(name: str, split: str, args: argparse.Namespace, binarize: str | None = None, seed: int = 0) -> Any:
+    from .data import load
+
+    download = not (args.no_download or os.environ.get(OFFLINE_ENV, "") not in ("", "0"))
+    return load(name, split, root=args.data_root, binarize=binarize, seed=seed, download=download)
+
+
+def _config(args: argparse.Namespace, resumed: dict[str, Any] | None) -> dict[str, Any]:
+    """DEFAULTS < recipe (or the resumed run's settings) < explicit flags."""
+    config = dict(resumed) if resumed else recipe_config(args.recipe) | {"recipe": args.recipe}
+    for key in DEFAULTS:
+        value = getattr(args, key, None)
+        if value is not None and resumed and key in FIXED and value != resumed[key]:
+            raise CLIError(f"--{key.replace('_', '-')} {value} differs from the run being resumed ({resumed[key]})")
+        config[key] = config[key] if value is None else value
+    return config
+
+
+def _train(args: argparse.Namespace) -> int:
+    import torch
+
+    from .checkpoint import load_checkpoint
+    from .model import VAE
+    from .rundir import Staging, config_from_checkpoint, environment, write_figures, write_json
+    from .train import evaluate, fit
+    from .utils import pick_device
+
+    out: Path = args.out
+    stage = Staging(out)
+    # an interrupted run's staged checkpoint is newer than RUN_DIR's own
+    resume_from = next((p for p in (stage.checkpoint(), out / "checkpoint.pt") if p.is_file()), None)
+    if args.resume and resume_from is None:
+        raise CLIError(f"--resume: no checkpoint to resume in {out}")
+    if not args.resume and (out / "checkpoint.pt").exists() and not args.overwrite:
+        raise CLIError(f"{out} already holds a run; pass --resume to continue it or --overwrite to replace it")
+    resumed = config_from_checkpoint(load_checkpoint(resume_from)) if args.resume else None
+    config = _config(args, resumed)
+    device = pick_device(args.device)
+    binarize = None if config["binarize"] == "none" else config["binarize"]
+    data = {s: _load(config["dataset"], s, args, binarize, config["seed"]) for s in ("train", "val", "test")}
+    try:
+        stage.create(fresh=not args.resume or resume_from != stage.checkpoint())
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename and Path(err.filename) != out else ""
+        raise CLIError(f"cannot write the run folder --out {out}: {err.strerror or err}{where}") from None
+    try:
+        if args.resume and resume_from != stage.checkpoint():
+            shutil.copy2(resume_from, stage.checkpoint())  # RUN_DIR's own checkpoint stays untouched until commit
+        torch.manual_seed(config["seed"])
+        extra = {"dataset": config["dataset"], "image_shape": list(data["train"].image_shape)}
+        arch = {k: config[k] for k in FIXED[:5]}
+        model = VAE(
+            data["train"].x_dim, arch.pop("z_dim"), arch.pop("hidden"), **arch, **extra, recipe=config["recipe"]
+        )
+        start = load_checkpoint(stage.checkpoint(), model=model).epoch if args.resume else 0
+        if start >= config["epochs"]:
+            raise CLIError(f"the run already has {start} epochs; pass --epochs > {start} to continue it")
+        t0 = time.perf_counter()
+        fit_args = {k: config[k] for k in ("epochs", "batch_size", "lr", "beta", "kl_warmup", "seed")}
+        history = fit(
+            model, data["train"], data["val"], **fit_args, checkpoint=stage.checkpoint(), resume=args.resume,
+            progress=sys.stderr.isatty(), device=device,
+        )  # fmt: skip
+        wall = time.perf_counter() - t0
+        test = evaluate(model, data["test"], seed=config["seed"])
+        figures = write_figures(stage.path, model, history, data["test"], seed=config["seed"])
+        final = {"train_elbo": history.train_elbo[-1], "val_elbo": history.val_elbo[-1], "test_elbo": test.elbo}
+        final |= {"test_reconstruction": test.reconstruction, "test_kl": test.kl}
+        metrics = {"config": config, "model": model.config_dict(), "epochs": len(history), "resumed_from_epoch": start}
+        metrics |= {"history": history.to_dict(), "final": final, "n_images": {s: len(d) for s, d in data.items()}}
+        metrics |= {"wall_clock_seconds": wall, "device": str(device), **environment()}
+        write_json(stage.path / "metrics.json", metrics)
+        stage.commit()
+    except KeyboardInterrupt:
+        if stage.checkpoint().is_file():
+            raise _Interrupted(
+                f"interrupted; the last finished epoch is kept: continue with --out {out} --resume"
+            ) from None
+        stage.abort()
+        raise
+    except BaseException:
+        stage.abort()
+        raise
+    print(f"trained epochs {start + 1}..{len(history)} on {device} in {wall:.1f} s; test ELBO {test.elbo:.2f} nats")
+    print(f"wrote {out}{os.sep}: checkpoint.pt, metrics.json, {', '.join(figures)}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import torch
+
+    from .checkpoint import load_checkpoint
+    from .elbo import log_marginal_estimate
+    from .rundir import config_from_checkpoint, environment, write_json
+    from .train import evaluate
+    from .utils import pick_device
+
+    device = pick_device(args.device)
+    ck = load_checkpoint(args.run_dir / "checkpoint.pt", map_location=device)
+    config = config_from_checkpoint(ck)
+    # a dynamically binarized run is scored on one fixed Bernoulli draw, so ELBO and log p(x) see the same x
+    binarize = None if config["binarize"] == "none" else "static"
+    test = _load(config["dataset"], "test", args, binarize, config["seed"])
+    x = test.images[: args.limit].to(device)
+    model = ck.model.eval()
+    t0 = time.perf_counter()
+    m = evaluate(model, x, seed=args.seed)
+    g = torch.Generator(device=device).manual_seed(args.seed)
+    log_px = log_marginal_estimate(model, x, args.k, batch_size=args.batch_size, generator=g).mean().item()
+    seconds = time.perf_counter() - t0
+    result = {"dataset": config["dataset"], "split": "test", "n_images": x.shape[0], "k": args.k, "epochs": ck.epoch}
+    result |= {"elbo": m.elbo, "reconstruction": m.reconstruction, "kl": m.kl, "log_marginal": log_px}
+    result |= {"gap": log_px - m.elbo, "seconds": seconds, "device": str(device), **environment()}
+    write_json(args.run_dir / "evaluation.json", result)
+    print(f"{config['dataset']} test set: {x.shape[0]} images, model after {ck.epoch} epochs, on {device}")
+    print(f"  ELBO                    {m.elbo:10.2f} nats (reconstruction {m.reconstruction:.2f}, KL {m.kl:.2f})")
+    print(f"  log p(x), IWAE k={args.k:<6} {log_px:10.2f} nats")
+    print(f"  log p(x) - ELBO         {log_px - m.elbo:10.2f} nats")
+    print(f"  time                    {seconds:10.1f} s")
+    print(f"wrote {args.run_dir / 'evaluation.json'}")
+    return 0

@@ -1,0 +1,164 @@
+"""The run directory of ``python -m lecture_vae train``: staged writes, JSON and the run's figures.
+
+A run writes into a staging folder ``.NAME.partial`` next to ``RUN_DIR`` and moves its files into
+``RUN_DIR`` only when everything succeeded, so a failed run leaves no partial output and never
+touches the files of an earlier good run. A run that is interrupted keeps the staging folder's last
+checkpoint, which ``train --resume`` picks up.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .data import ImageData
+from .model import VAE
+from .recipes import DEFAULTS, recipe_config
+
+OUTPUTS = ("checkpoint.pt", "metrics.json", "loss_curves.png", "reconstructions.png", "samples.png", "latent.png")
+STALE = ("evaluation.json", "latent.png")  # outputs of an earlier run that a new checkpoint invalidates
+
+
+class Staging:
+    """The staging folder of one run. ``commit()`` moves its files into ``out``; ``abort()`` removes it."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.path = out.parent / f".{out.name}.partial"
+
+    def create(self, *, fresh: bool = True) -> Path:
+        """Make the staging folder (and missing parents, removed again by ``abort``); ``fresh`` empties a stale one."""
+        self._made = [p for p in reversed(self.path.parents) if not p.exists()]
+        if self.out.exists() and not self.out.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "it exists and is not a folder", str(self.out))
+        if fresh and self.path.is_dir():
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        return self.path
+
+    def checkpoint(self) -> Path:
+        return self.path / "checkpoint.pt"
+
+    def commit(self) -> None:
+        """Move every staged file into ``out`` (each ``os.replace`` is atomic), drop stale ones, remove staging."""
+        self.out.mkdir(exist_ok=True)
+        staged = {p.name for p in self.path.iterdir()}
+        for name in STALE:
+            if name not in staged:
+                (self.out / name).unlink(missing_ok=True)
+        for name in sorted(staged, key=lambda n: n == "metrics.json"):  # metrics.json last: it marks completion
+            os.replace(self.path / name, self.out / name)
+        self.path.rmdir()
+
+    def abort(self) -> None:
+        """Remove the staging folder and the parents ``create`` made."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        for parent in reversed(getattr(self, "_made", [])):
+            if parent != self.path:
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON atomically (temporary file in the same folder, then ``os.replace``)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the permissions of an ordinary new file
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def config_from_checkpoint(ck: Any) -> dict[str, Any]:
+    """A run's ``train`` settings rebuilt from its ``Checkpoint`` (model config and ``fit_args``)."""
+    config = recipe_config(None)
+    config |= {k: ck.config[k] for k in ("z_dim", "hidden", "activation", "likelihood", "posterior")}
+    config |= {k: v for k, v in ck.fit_args.items() if k in DEFAULTS and v is not None}
+    config["binarize"] = ck.fit_args.get("binarize") or "none"
+    config["recipe"] = ck.config.get("extra", {}).get("recipe")
+    return config
+
+
+def cpu_model() -> str:
+    """The processor's name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} logical CPUs)"
+    except OSError:
+        pass
+    return f"{platform.processor() or platform.machine()} ({os.cpu_count()} logical CPUs)"
+
+
+def environment() -> dict[str, Any]:
+    """Versions and machine facts recorded next to every result."""
+    from . import __version__
+
+    return {
+        "torch_version": torch.__version__,
+        "lecture_vae_version": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "torch_threads": torch.get_num_threads(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+@torch.no_grad()
+def write_figures(folder: Path, model: VAE, history: Any, test: ImageData, *, seed: int = 0) -> list[str]:
+    """Save loss_curves.png, reconstructions.png, samples.png (and latent.png for a 2-D latent space).
+
+    Returns the file names written. Uses matplotlib's Agg backend (no display needed).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    model.eval()
+    device = next(model.parameters()).device
+    shape = test.image_shape
+    x = test.images[:10].to(device)
+    figures = {
+        "loss_curves.png": plots.loss_curves(history, terms=True, title="ELBO per epoch"),
+        "reconstructions.png": plots.image_grid(
+            torch.cat([x, model.reconstruct(x)]).cpu(), shape, nrow=10, title="Test images (top), reconstructions"
+        ),
+        "samples.png": plots.image_grid(
+            model.sample(50, generator=torch.Generator(device=device).manual_seed(seed)).cpu(),
+            shape,
+            nrow=10,
+            title="Samples E[x|z], z ~ p(z)",
+        ),
+    }
+    if model.z_dim == 2:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5))
+        mu = model.encode(test.images[:2000].to(device)).mu.cpu()
+        plots.latent_scatter(mu, test.labels[:2000], ax=ax1, title="Posterior means of test images")
+        plots.manifold_grid(model, shape, n=15, ax=ax2, title="Decoded grid of z")
+        fig.tight_layout()
+        figures["latent.png"] = fig
+    for name, fig in figures.items():
+        fig.savefig(folder / name, dpi=100)
+        plt.close(fig)
+    return list(figures)
