@@ -197,7 +197,7 @@ def test_interrupted_run_keeps_its_last_epoch_for_resume(tmp_path: Path, monkeyp
     assert "--resume" in _one_error_line(capsys.readouterr().err)
     assert not out.exists() and (tmp_path / ".run.partial" / "checkpoint.pt").is_file()
     monkeypatch.setattr(lecture_vae.train, "fit", real_fit)
-    assert cli.main(["train", "--out", str(out), "--resume", "--threads", "1", "--device", "cpu"]) == 0
+    assert cli.main(["train", "--out", str(out), "--resume", "--epochs", "2", "--threads", "1", "--device", "cpu"]) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["resumed_from_epoch"] == 1 and m["history"]["epoch"] == [1, 2] and m["config"]["hidden"] == [16]
     assert not (tmp_path / ".run.partial").exists()
