@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from ._checks import check_broadcast, check_positive_int, check_square, check_tensor
-from .distributions import DiagonalGaussian, Posterior
+from .distributions import DiagonalGaussian, Posterior, StandardNormal
 from .elbo import iwae_bound
 from .train import fit
 
@@ -128,13 +128,20 @@ def iwae_curve(
             total = x.new_zeros(())
             for start in range(0, x.shape[0], rows):
                 part = slice(start, start + rows)
-                q_part = type(q_z)(**{f.name: getattr(q_z, f.name)[part] for f in dataclasses.fields(q_z)})
-                total = total + iwae_bound(model, x[part], k, generator=generator, q_z=q_part).sum()
+                total = total + iwae_bound(model, x[part], k, generator=generator, q_z=_rows(q_z, part)).sum()
             reps.append(total / x.shape[0])
         r = torch.stack(reps)
         means.append(r.mean())
         errors.append(r.std() / math.sqrt(n_repeats) if n_repeats > 1 else torch.full_like(r[0], math.nan))
     return BoundCurve(ks, torch.stack(means), torch.stack(errors))
+
+
+def _rows(q_z: Posterior, part: slice) -> Posterior:
+    """The posterior of the rows ``part`` of a batch."""
+    if isinstance(q_z, StandardNormal):  # the same prior for every row
+        n = len(range(q_z.batch)[part])
+        return dataclasses.replace(q_z, batch=n)
+    return type(q_z)(**{f.name: getattr(q_z, f.name)[part] for f in dataclasses.fields(q_z)})
 
 
 def mean_field_gaussian(mean: Tensor, cov: Tensor) -> DiagonalGaussian:
