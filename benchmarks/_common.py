@@ -45,6 +45,9 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        # OpenMP settings change timings a lot on a shared machine (see benchmarks/README.md)
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
     }
 
 

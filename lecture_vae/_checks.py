@@ -3,7 +3,9 @@ what was expected and what was given, so a student sees the mistake, not a wrong
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -16,6 +18,29 @@ def _describe(x: object) -> str:
         return f"{type(x).__name__} of shape {tuple(x.shape)} and dtype {x.dtype} (convert with torch.as_tensor)"
     text = repr(x)
     return f"{type(x).__name__} {text if len(text) <= 80 else text[:77] + '...'}"
+
+
+_state = threading.local()
+
+
+@contextlib.contextmanager
+def value_checks(enabled: bool) -> Iterator[None]:
+    """Switch the checks that read tensor *values* (NaN/Inf, [0, 1] range) on or off in this thread.
+
+    Shape, dtype and type checks always run. ``fit`` turns value checks off inside its training loop:
+    it checks the data once up front and the loss and gradients at every step, so the per-call checks
+    would only cost time (each is a full pass over the tensor plus a synchronization).
+    """
+    old = getattr(_state, "values", True)
+    _state.values = enabled
+    try:
+        yield
+    finally:
+        _state.values = old
+
+
+def _values_on() -> bool:
+    return getattr(_state, "values", True)
 
 
 def check_tensor(
@@ -42,7 +67,7 @@ def check_tensor(
         raise ValueError(f"{name} must have last dimension {last}, got shape {tuple(x.shape)}")
     if not allow_empty and x.numel() == 0:
         raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
-    if finite and not bool(torch.isfinite(x).all()):
+    if finite and _values_on() and not bool(torch.isfinite(x).all()):
         n_bad = int((~torch.isfinite(x)).sum())
         raise ValueError(f"{name} must be finite, got {n_bad} NaN/Inf value(s) in shape {tuple(x.shape)}")
     return x
@@ -71,7 +96,7 @@ def check_event_dims(names: Sequence[str], *tensors: Tensor) -> torch.Size:
 
 def check_unit_interval(name: str, x: Tensor) -> Tensor:
     """Values of a Bernoulli observation must lie in [0, 1]."""
-    if x.numel() and (bool((x < 0).any()) or bool((x > 1).any())):
+    if _values_on() and x.numel() and (bool((x < 0).any()) or bool((x > 1).any())):
         lo, hi = float(x.min()), float(x.max())
         raise ValueError(f"{name} must lie in [0, 1] for a Bernoulli likelihood, got values in [{lo:.4g}, {hi:.4g}]")
     return x

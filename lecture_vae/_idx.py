@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 ENV_VAR = "LECTURE_VAE_DATA"
+OFFLINE_ENV = "LECTURE_VAE_OFFLINE"  # set (to anything but 0): never download
 # name -> (folder under ROOT, {file: MD5 of the original release}, download mirrors)
 SOURCES: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
     "mnist": (

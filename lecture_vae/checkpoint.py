@@ -119,7 +119,10 @@ def save_checkpoint(
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temp_files(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; give the file the usual permissions
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
             f.flush()
@@ -145,7 +148,10 @@ def load_checkpoint(
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
         d = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:  # weights_only refused a class or function: never run it
+    except pickle.UnpicklingError as err:
+        if "weights only" not in str(err).lower():  # not a refusal: plain garbage
+            raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupt file?): {err}") from None
+        # weights_only refused a class or function: never run it
         raise ValueError(
             f"{path} is not a plain lecture_vae checkpoint: it contains pickled Python objects that would run "
             f"code when loaded, so it was refused (only tensors and plain types are allowed). Details: {err}"

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .data import OFFLINE_ENV
 from .recipes import DEFAULTS, RECIPES, recipe_config
 
 # settings a resumed run cannot change: the architecture, then the data
 FIXED = ("z_dim", "hidden", "activation", "likelihood", "posterior", "dataset", "binarize")
-OFFLINE_ENV = "LECTURE_VAE_OFFLINE"  # set to 1: never download datasets
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,6 +79,8 @@ def build_parser(prog: str = "lecture-vae") -> argparse.ArgumentParser:
     t.add_argument("--lr", type=POS_FLOAT, help=f"Adam learning rate (default {DEFAULTS['lr']:g})")
     t.add_argument("--beta", type=NONNEG_FLOAT, help="KL weight (1 = the ELBO)")
     t.add_argument("--kl-warmup", type=NONNEG_INT, metavar="EPOCHS", help="ramp the KL weight from 0 over EPOCHS")
+    t.add_argument("--lr-schedule", choices=["constant", "cosine"], help="cosine: decay the learning rate to 0")
+    t.add_argument("--curve-every", type=NONNEG_INT, metavar="N", help="score the test set every N epochs (0: off)")
     t.add_argument("--binarize", choices=["none", "static", "dynamic"], help="Bernoulli-sample the pixels")
     t.add_argument("--seed", type=NONNEG_INT, help="seeds weights, shuffling and noise (default 0)")
     t.add_argument("--resume", action="store_true", help="continue RUN_DIR's checkpoint up to --epochs")
@@ -148,6 +150,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from .checkpoint import load_checkpoint
     from .model import VAE
+    from .paper import TestCurve
     from .rundir import Staging, config_from_checkpoint, environment, write_figures, write_json
     from .train import evaluate, fit
     from .utils import pick_device
@@ -164,7 +167,12 @@ def _train(args: argparse.Namespace) -> int:
     config = _config(args, resumed)
     device = pick_device(args.device)
     binarize = None if config["binarize"] == "none" else config["binarize"]
-    data = {s: _load(config["dataset"], s, args, binarize, config["seed"]) for s in ("train", "val", "test")}
+    # dynamic binarization trains on fresh draws; the test set is one fixed draw, the same `evaluate` scores
+    test_binarize = "static" if binarize == "dynamic" else binarize
+    data = {
+        s: _load(config["dataset"], s, args, test_binarize if s == "test" else binarize, config["seed"])
+        for s in ("train", "val", "test")
+    }
     try:
         stage.create(fresh=not args.resume or resume_from != stage.checkpoint())
     except OSError as err:
@@ -183,10 +191,11 @@ def _train(args: argparse.Namespace) -> int:
         if start >= config["epochs"]:
             raise CLIError(f"the run already has {start} epochs; pass --epochs > {start} to continue it")
         t0 = time.perf_counter()
-        fit_args = {k: config[k] for k in ("epochs", "batch_size", "lr", "beta", "kl_warmup", "seed")}
+        fit_args = {k: config[k] for k in ("epochs", "batch_size", "lr", "beta", "kl_warmup", "seed", "lr_schedule")}
+        curve = TestCurve.for_run(config, data["test"], stage.path, out, start)
         history = fit(
             model, data["train"], data["val"], **fit_args, checkpoint=stage.checkpoint(), resume=args.resume,
-            progress=sys.stderr.isatty(), device=device,
+            progress=sys.stderr.isatty(), device=device, callback=curve,
         )  # fmt: skip
         wall = time.perf_counter() - t0
         test = evaluate(model, data["test"], seed=config["seed"])
@@ -195,6 +204,8 @@ def _train(args: argparse.Namespace) -> int:
         final |= {"test_reconstruction": test.reconstruction, "test_kl": test.kl}
         metrics = {"config": config, "model": model.config_dict(), "epochs": len(history), "resumed_from_epoch": start}
         metrics |= {"history": history.to_dict(), "final": final, "n_images": {s: len(d) for s, d in data.items()}}
+        if curve is not None:
+            metrics["test_curve"] = curve.points
         metrics |= {"wall_clock_seconds": wall, "device": str(device), **environment()}
         write_json(stage.path / "metrics.json", metrics)
         stage.commit()
@@ -240,6 +251,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     result |= {"gap": log_px - m.elbo, "seconds": seconds, "device": str(device), **environment()}
     write_json(args.run_dir / "evaluation.json", result)
     print(f"{config['dataset']} test set: {x.shape[0]} images, model after {ck.epoch} epochs, on {device}")
+    if binarize == "static":
+        print(f"  binarized once: data.load({config['dataset']!r}, 'test', binarize='static', seed={config['seed']})")
     print(f"  ELBO                    {m.elbo:10.2f} nats (reconstruction {m.reconstruction:.2f}, KL {m.kl:.2f})")
     print(f"  log p(x), IWAE k={args.k:<6} {log_px:10.2f} nats")
     print(f"  log p(x) - ELBO         {log_px - m.elbo:10.2f} nats")

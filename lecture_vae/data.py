@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from ._checks import check_choice
-from ._idx import ENV_VAR, FILES, SOURCES, ChecksumError, DatasetNotFoundError, ensure_files, read_idx
+from ._idx import ENV_VAR, FILES, OFFLINE_ENV, SOURCES, ChecksumError, DatasetNotFoundError, ensure_files, read_idx
 
 __all__ = [
     "BINARIZE",
@@ -120,7 +120,8 @@ def load(
         ``seed`` (the same on every call); ``"dynamic"`` keeps grey levels and marks the data so that
         ``fit`` draws a fresh Bernoulli sample for every batch.
     seed : seed of the static binarization.
-    download : try the standard mirrors when MNIST-style files are missing.
+    download : try the standard mirrors when MNIST-style files are missing (never when the environment
+        variable ``LECTURE_VAE_OFFLINE`` is set to anything but ``0``).
 
     Returns
     -------
@@ -133,6 +134,7 @@ def load(
         pixels, labels, shape = _digits_split(split)
         images = torch.from_numpy(pixels).reshape(len(labels), -1).to(torch.float32).div_(16.0)
     else:
+        download = download and os.environ.get(OFFLINE_ENV, "") in ("", "0")
         pixels, labels, shape = _idx_split(name, split, Path(root).expanduser() if root else default_root(), download)
         images = torch.from_numpy(pixels).reshape(len(labels), -1).to(torch.float32).div_(255.0)
     if binarize == "static":  # x ~ Bernoulli(grey level), the same draw on every call

@@ -86,7 +86,11 @@ def _history_dict(history: Any) -> dict[str, list[float]]:
     return {k: list(v) for k, v in d.items() if isinstance(v, (list, tuple))}
 
 
-_TERMS = (("elbo", "ELBO (nats)"), ("reconstruction", "E_q log p(x|z) (nats)"), ("kl", "KL(q(z|x) || p(z)) (nats)"))
+_TERMS = (  # history key, y label, panel title
+    ("elbo", "ELBO (nats)", "ELBO"),
+    ("reconstruction", "E_q log p(x|z) (nats)", "reconstruction term"),
+    ("kl", "KL(q(z|x) || p(z)) (nats)", "KL term"),
+)
 
 
 def loss_curves(
@@ -111,7 +115,7 @@ def loss_curves(
         if len(axes_list) != len(shown):
             raise ValueError(f"ax must hold {len(shown)} axes for terms={terms}, got {len(axes_list)}")
         fig = axes_list[0].get_figure()
-    for a, (key, label) in zip(axes_list, shown, strict=True):
+    for a, (key, label, name) in zip(axes_list, shown, strict=True):
         for split, style in (("train", "-o"), ("val", "--s")):
             values = d.get(f"{split}_{key}", [])
             if values:
@@ -119,7 +123,7 @@ def loss_curves(
         a.set_xlabel("epoch")
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
         a.set_ylabel(label)
-        a.set_title(title if len(shown) == 1 else f"{title}: {key}")
+        a.set_title(title if len(shown) == 1 else f"{title}: {name}")
         a.legend()
         a.grid(alpha=0.3)
     if terms:

@@ -140,7 +140,7 @@ def write_figures(folder: Path, model: VAE, history: Any, test: ImageData, *, se
     shape = test.image_shape
     x = test.images[:10].to(device)
     figures = {
-        "loss_curves.png": plots.loss_curves(history, terms=True, title="ELBO per epoch"),
+        "loss_curves.png": plots.loss_curves(history, terms=True, title=f"{test.name}"),
         "reconstructions.png": plots.image_grid(
             torch.cat([x, model.reconstruct(x)]).cpu(), shape, nrow=10, title="Test images (top), reconstructions"
         ),

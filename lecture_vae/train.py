@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ._checks import check_positive_int
+from ._checks import check_positive_int, value_checks
 from ._fitting import (
     LRSchedule,
     _adam_kwargs,
@@ -82,6 +82,7 @@ def fit(
     device: str | torch.device | None = None,
     lr_schedule: LRSchedule = None,
     optimizer_state: dict[str, Any] | None = None,
+    callback: Callable[[int, VAE, History], None] | None = None,
 ) -> History:
     """Train ``model`` in place by minimizing loss = -(reconstruction - beta_t * kl), averaged over the batch.
 
@@ -100,6 +101,8 @@ def fit(
     lr_schedule : None/"constant", "cosine" (lr * (1 + cos(pi * epoch / epochs)) / 2) or a function
         epoch -> factor multiplying ``lr``; set once per epoch.
     optimizer_state : an Adam ``state_dict`` to start from (e.g. ``Checkpoint.optimizer_state``).
+    callback : called as ``callback(epoch, model, history)`` after each epoch (``epoch`` counts from 1) and
+        its checkpoint, e.g. to score the test set every few epochs; its time is not in ``history.seconds``.
 
     Returns
     -------
@@ -151,9 +154,10 @@ def fit(
             for group in optimizer.param_groups:
                 group["lr"] = lr_epoch
             diverged = functools.partial(_diverged, epoch, steps, lr_epoch, checkpoint, history)
-            rec_sum, kl_sum, beta_t = _train_epoch(
-                model, optimizer, params, x, epoch, batch_size, dynamic, g, n_samples, beta_at, diverged, bar
-            )
+            with value_checks(False):  # data checked once above; loss and gradients at every step
+                rec_sum, kl_sum, beta_t = _train_epoch(
+                    model, optimizer, params, x, epoch, batch_size, dynamic, g, n_samples, beta_at, diverged, bar
+                )
             record = {"epoch": epoch + 1, "train_reconstruction": rec_sum / n, "train_kl": kl_sum / n}
             record["train_elbo"] = record["train_reconstruction"] - record["train_kl"]
             if x_val is not None:
@@ -164,6 +168,8 @@ def fit(
             if checkpoint is not None:
                 state = {"optimizer_state": optimizer.state_dict(), "generator_state": g.get_state()}
                 save_checkpoint(checkpoint, model, epoch=epoch + 1, history=history, fit_args=fit_args, **state)
+            if callback is not None:
+                callback(epoch + 1, model, history)
             bar.update(1)
             val_text = f" val elbo {record['val_elbo']:.2f}" if x_val is not None else ""
             bar.set_postfix_str(f"train elbo {record['train_elbo']:.2f}{val_text}")

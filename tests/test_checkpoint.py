@@ -94,8 +94,17 @@ def test_missing_and_foreign_files(tmp_path: Path) -> None:
         load_checkpoint(bare)
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"this is not a torch file" * 10)
-    with pytest.raises(ValueError, match="junk.pt"):
+    with pytest.raises(ValueError, match="junk.pt is not a readable checkpoint"):
         load_checkpoint(junk)
+
+
+def test_checkpoint_gets_the_usual_file_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        path = save_checkpoint(tmp_path / "run.pt", VAE(4, 2))
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
 
 
 class _Touch:
