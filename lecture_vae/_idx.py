@@ -8,13 +8,13 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import os
 import struct
-import tempfile
 import urllib.request
 from pathlib import Path
 
 import numpy as np
+
+from ._atomic import atomic_write
 
 ENV_VAR = "LECTURE_VAE_DATA"
 OFFLINE_ENV = "LECTURE_VAE_OFFLINE"  # set (to anything but 0): never download
@@ -125,13 +125,5 @@ def _download_file(url: str, dest: Path, md5: str, timeout: float = 30.0) -> Non
     actual = hashlib.md5(payload).hexdigest()
     if actual != md5:
         raise ChecksumError(f"downloaded {url} has MD5 {actual}, expected {md5}")
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(dest) as f:
+        f.write(payload)

@@ -13,13 +13,13 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ._atomic import atomic_write
 from .data import ImageData
 from .model import VAE
 from .recipes import DEFAULTS, recipe_config
@@ -72,18 +72,9 @@ class Staging:
 
 def write_json(path: Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON atomically (temporary file in the same folder, then ``os.replace``)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the permissions of an ordinary new file
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
 
 
 def config_from_checkpoint(ck: Any) -> dict[str, Any]:

@@ -16,12 +16,13 @@ import ast
 import copy
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+
+from ._atomic import atomic_write
 
 SOLUTION_TAG = "solution"
 STUB_TAG = "exercise"  # the tag a stubbed cell carries in the student copy
@@ -100,14 +101,8 @@ def student_notebook(nb: NotebookNode) -> NotebookNode:
 
 def _write_atomically(nb: NotebookNode, path: Path) -> None:
     """Write to a temporary file next to ``path``, then rename: a reader never sees half a notebook."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".ipynb.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            nbformat.write(nb, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        nbformat.write(nb, f)
 
 
 def write_student_copies(

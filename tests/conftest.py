@@ -19,3 +19,31 @@ def repo_root() -> Path:
 def notebooks_dir(repo_root: Path) -> Path:
     """The lecture notebooks folder."""
     return repo_root / "notebooks"
+
+
+@pytest.fixture
+def float64():
+    """Run a test in float64 (exact checks), restoring the default dtype afterwards.
+
+    Use with ``pytestmark = pytest.mark.usefixtures("float64")`` in a module.
+    """
+    import torch
+
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """The unit tests' tensors are tiny: one intra-op thread is faster and immune to a busy CPU.
+
+    (Notebooks run in their own kernels and are not affected.)
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

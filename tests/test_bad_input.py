@@ -22,15 +22,6 @@ B, L, D = 3, 2, 5
 HYP = settings(max_examples=50, deadline=None)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: one intra-op thread is faster, and immune to a busy machine's thread contention."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def t(*shape, fill=0.0):
     return torch.full(shape, fill)
 

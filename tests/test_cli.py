@@ -23,7 +23,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _restore_threads():
     """Tiny runs are fastest on one thread, and the CPU may be shared; restore torch's setting after."""
     threads = torch.get_num_threads()
     yield

@@ -11,7 +11,6 @@ import shutil
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -261,11 +260,3 @@ def test_bad_download_is_not_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     with pytest.raises(DatasetNotFoundError, match="downloading failed.*MD5"):
         load("mnist", root=tmp_path)
     assert list((tmp_path / "MNIST" / "raw").iterdir()) == []
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -7,14 +7,7 @@ import torch
 
 import lecture_vae as lv
 
-
-@pytest.fixture(autouse=True)
-def float64():
-    """These checks run in float64; restore the default afterwards so other test modules are unaffected."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")  # exact checks in float64 (tests/conftest.py)
 
 
 @pytest.fixture

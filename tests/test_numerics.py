@@ -22,15 +22,6 @@ HYP = settings(max_examples=50, deadline=None)
 LOG_2PI = mpmath.log(2 * mpmath.pi)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: one intra-op thread is faster, and immune to a busy machine's thread contention."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def mp_log_sigmoid(a):
     return -mpmath.log1p(mpmath.exp(-a))
 

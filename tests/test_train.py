@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,16 +20,6 @@ from lecture_vae.train import (
     fit,
     load_checkpoint,
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread, and the tests stay fast on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 TRAIN, VAL = load("digits", "train"), load("digits", "val")
 STEPS = math.ceil(len(TRAIN) / 128)  # 11 batches of the 1,300 training digits
