@@ -25,7 +25,8 @@ from .model import VAE
 from .recipes import DEFAULTS, recipe_config
 
 OUTPUTS = ("checkpoint.pt", "metrics.json", "loss_curves.png", "reconstructions.png", "samples.png", "latent.png")
-STALE = ("evaluation.json", "latent.png", "test_curve.json")  # outputs of an earlier run that a new checkpoint invalidates
+# outputs of an earlier run that a new checkpoint invalidates
+STALE = ("evaluation.json", "latent.png", "test_curve.json")
 
 
 class Staging:
