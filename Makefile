@@ -21,7 +21,7 @@ test: $(STAMP)  ## set up and run every test: ruff, unit tests, nbval over noteb
 	$(BIN)/python -m pytest
 
 student-copies: $(STAMP)  ## write student copies (solutions emptied, outputs cleared) into student/
-	$(BIN)/python -m lecture_vae.student student/
+	$(BIN)/python -m lecture_vae.classroom.student student/
 
 benchmark: $(STAMP)  ## speed and memory benchmarks on MNIST (needs LECTURE_VAE_DATA); prints ratios
 	$(BIN)/python benchmarks/bench_speed.py

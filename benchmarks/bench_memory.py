@@ -22,8 +22,7 @@ import torch
 from _common import RESULTS, data_root, machine, write_json
 
 from lecture_vae import VAE, log_marginal_estimate
-from lecture_vae.checkpoint import load_checkpoint
-from lecture_vae.data import load
+from lecture_vae.training import load, load_checkpoint
 
 GIB = 2**30
 

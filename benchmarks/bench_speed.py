@@ -1,9 +1,9 @@
-"""Seconds per MNIST epoch: ``lecture_vae.train.fit`` against the PyTorch example's loop and the GEMM floor.
+"""Seconds per MNIST epoch: ``lecture_vae.training.fit`` against the PyTorch example's loop and the GEMM floor.
 
 The network is the PyTorch example's (pytorch/examples, vae/main.py): 784-400-20-400-784, ReLU,
 Bernoulli decoder on grey levels, Adam 1e-3, batch 128, on the same training images for all three.
 
-1. ``fit``: lecture_vae.train.fit (in-memory tensor, one randperm per epoch, fused Adam).
+1. ``fit``: lecture_vae.training.fit (in-memory tensor, one randperm per epoch, fused Adam).
 2. baseline: the example's loop, a Dataset returning one image at a time (PIL image -> ToTensor, as
    torchvision's MNIST does) through ``DataLoader(batch_size=128, shuffle=True)``, BCE-sum + KL loss.
 3. floor: the epoch's matrix products alone (forward addmm, backward mm for every linear layer).
@@ -26,8 +26,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from lecture_vae import VAE
-from lecture_vae.data import load
-from lecture_vae.train import evaluate, fit
+from lecture_vae.training import evaluate, fit, load
 
 BATCH, HIDDEN, Z_DIM, LR = 128, 400, 20, 1e-3
 

@@ -1,6 +1,6 @@
-"""``python -m lecture_vae ...``: the command line (see ``lecture_vae.cli``)."""
+"""``python -m lecture_vae ...``: the command line (see ``lecture_vae.training.cli``)."""
 
-from .cli import main
+from .training.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

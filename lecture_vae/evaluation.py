@@ -4,24 +4,24 @@
 - ``mean_field_gaussian``: the best diagonal q for a Gaussian posterior, to compare with the full one.
 - ``kl_per_dimension``, ``active_units``, ``posterior_summary``: per-dimension KL and the active units
   A_u = Cov_x(E_q[z_u]) > 0.01 of Burda et al. (2015), the measure of posterior collapse.
-- ``beta_sweep``: the same model trained at several KL weights beta (Higgins et al. 2017).
+
+``lecture_vae.training.sweep.beta_sweep`` trains the same model at several KL weights and summarizes each with
+``posterior_summary``.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ._checks import check_broadcast, check_positive_int, check_square, check_tensor
+from .bounds import iwae_bound
 from .distributions import DiagonalGaussian, Posterior, StandardNormal
-from .elbo import iwae_bound
-from .train import fit
 
 ACTIVE_THRESHOLD = 0.01  # Burda et al. (2015), Sec. 5.2: a unit is active if Cov_x(E_q[u]) > 0.01
 
@@ -157,43 +157,3 @@ def mean_field_gaussian(mean: Tensor, cov: Tensor) -> DiagonalGaussian:
         raise ValueError(f"cov must be ({mean.shape[-1]}, {mean.shape[-1]}) to match mean, got {tuple(cov.shape)}")
     precision_diag = torch.linalg.inv(cov).diagonal(dim1=-2, dim2=-1)
     return DiagonalGaussian(mean, (-precision_diag.log()).expand_as(mean))
-
-
-class SweepPoint(NamedTuple):
-    """One run of ``beta_sweep``: the KL weight, the trained model, its History and its PosteriorSummary."""
-
-    beta: float
-    model: nn.Module
-    history: Any  # train.History
-    summary: PosteriorSummary
-
-
-def beta_sweep(
-    make_model: Callable[[], nn.Module],
-    train: Any,
-    val: Any,
-    betas: Sequence[float],
-    *,
-    epochs: int,
-    threshold: float = ACTIVE_THRESHOLD,
-    **fit_kwargs: Any,
-) -> list[SweepPoint]:
-    """Train one copy of ``make_model()`` per beta with the loss -(E_q log p(x|z) - beta KL) and summarize it.
-
-    Every copy starts from the same initial weights (one ``make_model()`` call, deep-copied), so the runs
-    differ only in beta. ``train`` / ``val`` are ``ImageData`` or ``(N, D)`` tensors; the summary is
-    measured on ``val``. ``fit_kwargs`` go to ``train.fit`` (``batch_size``, ``lr``, ``seed``, ``progress``...).
-    """
-    if not betas:
-        raise ValueError("betas must hold at least one KL weight")
-    x_val = val.images if hasattr(val, "images") else val
-    init = make_model()
-    points = []
-    for beta in betas:
-        if not isinstance(beta, (int, float)) or not beta >= 0:
-            raise ValueError(f"betas must be floats >= 0, got {beta!r}")
-        model = copy.deepcopy(init)
-        history = fit(model, train, val, epochs=epochs, beta=float(beta), **fit_kwargs)
-        model.eval()
-        points.append(SweepPoint(float(beta), model, history, posterior_summary(model, x_val, threshold=threshold)))
-    return points

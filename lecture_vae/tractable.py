@@ -16,8 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from ._checks import _describe, check_callable, check_generator, check_positive_int, check_tensor
+from .bounds import ELBOTerms, _check_model, _posterior
 from .distributions import DiagonalGaussian, FullGaussian, gaussian_log_prob, mvn_log_prob, standard_normal_log_prob
-from .elbo import ELBOTerms, _check_model, _posterior
 from .reparam import scale_from_cholesky
 
 

@@ -8,8 +8,7 @@ import torch
 from torch.distributions import MultivariateNormal, Normal, kl_divergence
 
 import lecture_vae as lv
-from lecture_vae import analysis
-from lecture_vae.data import load
+from lecture_vae import evaluation
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -23,7 +22,7 @@ def test_kl_per_dimension_matches_torch_and_sums_to_gaussian_kl():
     g = _gen(1)
     mu = torch.randn(5, 3, generator=g, dtype=torch.float64)
     logvar = torch.randn(5, 3, generator=g, dtype=torch.float64)
-    per_dim = analysis.kl_per_dimension(mu, logvar)
+    per_dim = evaluation.kl_per_dimension(mu, logvar)
     assert per_dim.shape == (5, 3)
     oracle = kl_divergence(Normal(mu, (0.5 * logvar).exp()), Normal(torch.zeros_like(mu), torch.ones_like(mu)))
     torch.testing.assert_close(per_dim, oracle)
@@ -33,12 +32,12 @@ def test_kl_per_dimension_matches_torch_and_sums_to_gaussian_kl():
 
 def test_kl_per_dimension_is_zero_exactly_at_the_prior():
     zeros = torch.zeros(4, 2)
-    assert bool((analysis.kl_per_dimension(zeros, zeros) == 0).all())
+    assert bool((evaluation.kl_per_dimension(zeros, zeros) == 0).all())
 
 
 def test_kl_per_dimension_rejects_bad_shapes():
     with pytest.raises(ValueError, match="broadcast"):
-        analysis.kl_per_dimension(torch.zeros(4, 2), torch.zeros(4, 3))
+        evaluation.kl_per_dimension(torch.zeros(4, 2), torch.zeros(4, 3))
 
 
 # --- active units ----------------------------------------------------------------------------
@@ -53,7 +52,7 @@ def _encodings(n: int = 20_000) -> torch.Tensor:
 
 def test_unit_activity_recovers_known_variances():
     mu = _encodings()
-    activity = analysis.unit_activity(mu)
+    activity = evaluation.unit_activity(mu)
     torch.testing.assert_close(activity, torch.from_numpy(mu.numpy().var(0, ddof=1)))  # NumPy's variance
     # sample variance of N normals: relative standard error sqrt(2 / N) = 1%, so 5% is 5 standard errors
     torch.testing.assert_close(activity[:3], SD[:3].double() ** 2, rtol=0.05, atol=0.0)
@@ -62,9 +61,9 @@ def test_unit_activity_recovers_known_variances():
 
 def test_active_units_uses_the_burda_threshold():
     mu = _encodings()
-    assert analysis.active_units(mu).tolist() == [True, True, False, False]  # 0.0025 < 0.01
-    assert analysis.active_units(mu, threshold=0.001).tolist() == [True, True, True, False]
-    assert analysis.ACTIVE_THRESHOLD == 0.01
+    assert evaluation.active_units(mu).tolist() == [True, True, False, False]  # 0.0025 < 0.01
+    assert evaluation.active_units(mu, threshold=0.001).tolist() == [True, True, True, False]
+    assert evaluation.ACTIVE_THRESHOLD == 0.01
 
 
 @pytest.mark.parametrize(
@@ -73,7 +72,7 @@ def test_active_units_uses_the_burda_threshold():
 )
 def test_active_units_rejects_bad_input(mu, threshold, match):
     with pytest.raises(ValueError, match=match):
-        analysis.active_units(mu, threshold)
+        evaluation.active_units(mu, threshold)
 
 
 # --- encoding a data set and summarizing the posterior ----------------------------------------
@@ -90,10 +89,10 @@ class _FixedEncoder:
 
 def test_posterior_summary_on_constructed_encodings():
     x = torch.randn(20_000, 4, generator=_gen(3), dtype=torch.float64)
-    s = analysis.posterior_summary(_FixedEncoder(), x, batch_size=999)
+    s = evaluation.posterior_summary(_FixedEncoder(), x, batch_size=999)
     mu, logvar = x * SD.double(), torch.full_like(x, -1.0)
     torch.testing.assert_close(s.kl.sum(), lv.gaussian_kl(mu, logvar).mean())
-    torch.testing.assert_close(s.kl, analysis.kl_per_dimension(mu, logvar).mean(0))
+    torch.testing.assert_close(s.kl, evaluation.kl_per_dimension(mu, logvar).mean(0))
     torch.testing.assert_close(s.activity, mu.var(0))
     assert s.active.tolist() == [True, True, False, False] and s.n_active == 2
 
@@ -103,7 +102,7 @@ def test_encode_all_in_batches_equals_one_encode(posterior):
     torch.manual_seed(0)
     model = lv.VAE(6, 3, hidden=(8,), posterior=posterior)
     x = torch.rand(50, 6, generator=_gen(4))
-    batched = analysis.encode_all(model, x, batch_size=7)
+    batched = evaluation.encode_all(model, x, batch_size=7)
     with torch.no_grad():
         whole = model.encode(x)
     assert type(batched) is type(whole)
@@ -115,7 +114,7 @@ def test_encode_all_in_batches_equals_one_encode(posterior):
 def test_posterior_summary_needs_a_diagonal_posterior():
     model = lv.VAE(6, 3, hidden=(8,), posterior="full")
     with pytest.raises(TypeError, match="diagonal"):
-        analysis.posterior_summary(model, torch.rand(10, 6))
+        evaluation.posterior_summary(model, torch.rand(10, 6))
 
 
 # --- IWAE_K against K ------------------------------------------------------------------------
@@ -131,7 +130,7 @@ def linear_gaussian():
 
 def test_iwae_curve_is_exact_with_the_exact_posterior(linear_gaussian):
     model, x, g = linear_gaussian
-    curve = analysis.iwae_curve(model, x, [1, 4, 64], n_repeats=3, generator=g, max_elements=100)
+    curve = evaluation.iwae_curve(model, x, [1, 4, 64], n_repeats=3, generator=g, max_elements=100)
     assert curve.k == [1, 4, 64] and curve.mean.shape == curve.stderr.shape == (3,)
     # with q = p(z|x) every weight equals p(x): each IWAE_K is log p(x), whatever the chunking
     torch.testing.assert_close(curve.mean, model.log_marginal(x).mean().expand(3))
@@ -142,7 +141,7 @@ def test_iwae_curve_rises_towards_log_px_with_an_imperfect_q(linear_gaussian):
     model, x, g = linear_gaussian
     mean, cov = model.posterior(x)
     q = lv.DiagonalGaussian(mean + 0.4, (2.0 * cov.diagonal(dim1=-2, dim2=-1)).log())  # shifted, too wide
-    curve = analysis.iwae_curve(model, x, [1, 10, 100, 1000], n_repeats=10, generator=g, q_z=q)
+    curve = evaluation.iwae_curve(model, x, [1, 10, 100, 1000], n_repeats=10, generator=g, q_z=q)
     log_px = float(model.log_marginal(x).mean())
     elbo = float(lv.elbo(model, x, n_samples=50_000, generator=g, q_z=q).elbo.mean())
     m, se = curve.mean.tolist(), curve.stderr.tolist()
@@ -157,8 +156,8 @@ def test_iwae_curve_rises_towards_log_px_with_an_imperfect_q(linear_gaussian):
 def test_iwae_curve_accepts_the_prior_as_q(linear_gaussian):
     model, x, g = linear_gaussian
     prior = lv.StandardNormal(x.shape[0], model.z_dim, dtype=x.dtype)
-    chunked = analysis.iwae_curve(model, x, [50], n_repeats=1, generator=_gen(7), q_z=prior, max_elements=300)
-    whole = analysis.iwae_curve(model, x, [50], n_repeats=1, generator=_gen(7), q_z=prior)
+    chunked = evaluation.iwae_curve(model, x, [50], n_repeats=1, generator=_gen(7), q_z=prior, max_elements=300)
+    whole = evaluation.iwae_curve(model, x, [50], n_repeats=1, generator=_gen(7), q_z=prior)
     assert chunked.mean.shape == (1,) and bool(torch.isfinite(chunked.mean).all())
     torch.testing.assert_close(chunked.mean, whole.mean, atol=1.0, rtol=0)  # same estimator, different draws
     assert float(whole.mean[0]) < float(model.log_marginal(x).mean()) + 0.5
@@ -167,9 +166,9 @@ def test_iwae_curve_accepts_the_prior_as_q(linear_gaussian):
 def test_iwae_curve_rejects_bad_k(linear_gaussian):
     model, x, _ = linear_gaussian
     with pytest.raises(ValueError, match="at least one"):
-        analysis.iwae_curve(model, x, [])
+        evaluation.iwae_curve(model, x, [])
     with pytest.raises(ValueError, match=">= 1"):
-        analysis.iwae_curve(model, x, [0, 5])
+        evaluation.iwae_curve(model, x, [0, 5])
 
 
 # --- best diagonal q for a Gaussian posterior ---------------------------------------------------
@@ -185,7 +184,7 @@ def test_mean_field_gaussian_minimizes_reverse_kl():
     a = torch.randn(3, 3, generator=g, dtype=torch.float64)
     cov = a @ a.T + 0.3 * torch.eye(3, dtype=torch.float64)  # correlated
     mean = torch.randn(2, 3, generator=g, dtype=torch.float64)
-    q = analysis.mean_field_gaussian(mean, cov)
+    q = evaluation.mean_field_gaussian(mean, cov)
     assert q.mu.shape == q.logvar.shape == (2, 3)
     torch.testing.assert_close(q.mu, mean)
     kl = _kl_to(mean, cov)
@@ -205,38 +204,5 @@ def test_mean_field_gaussian_minimizes_reverse_kl():
 
 def test_mean_field_gaussian_is_exact_for_a_diagonal_posterior():
     var = torch.tensor([0.5, 2.0, 1.5], dtype=torch.float64)
-    q = analysis.mean_field_gaussian(torch.zeros(4, 3, dtype=torch.float64), torch.diag(var).expand(4, 3, 3))
+    q = evaluation.mean_field_gaussian(torch.zeros(4, 3, dtype=torch.float64), torch.diag(var).expand(4, 3, 3))
     torch.testing.assert_close(q.logvar, var.log().expand(4, 3))
-
-
-# --- beta sweep ------------------------------------------------------------------------------
-
-
-def test_beta_sweep_trains_one_model_per_beta_from_one_init():
-    train, val = load("digits", "train").subset(slice(200)), load("digits", "val").subset(slice(100))
-    calls = []
-
-    def make_model():
-        calls.append(1)
-        torch.manual_seed(0)
-        return lv.VAE(64, 3, hidden=(16,))
-
-    points = analysis.beta_sweep(make_model, train, val, [0.5, 4.0], epochs=2, progress=False, batch_size=50)
-    assert len(calls) == 1  # one initialization, deep-copied for every beta
-    assert [p.beta for p in points] == [0.5, 4.0]
-    assert points[0].model is not points[1].model
-    for p in points:
-        assert len(p.history) == 2 and len(p.history.val_elbo) == 2
-        s = analysis.posterior_summary(p.model, val.images)
-        torch.testing.assert_close(p.summary.kl, s.kl)
-        assert p.summary.n_active == s.n_active
-    w0, w1 = (p.model.encoder.net[0].weight for p in points)
-    assert not torch.equal(w0, w1)  # different betas trained the copies differently
-
-
-def test_beta_sweep_rejects_bad_betas():
-    val = torch.rand(10, 64)
-    with pytest.raises(ValueError, match="at least one"):
-        analysis.beta_sweep(lambda: lv.VAE(64, 2, hidden=(4,)), val, val, [], epochs=1)
-    with pytest.raises(ValueError, match=">= 0"):
-        analysis.beta_sweep(lambda: lv.VAE(64, 2, hidden=(4,)), val, val, [-1.0], epochs=1, progress=False)

@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._checks import check_positive_int, check_tensor
-from .distributions import diag_gaussian_log_prob, gaussian_kl, standard_normal_log_prob
-from .reparam import reparameterize_full, scale_from_cholesky, scale_from_eigh
-from .toys import NonlinearGaussian
-from .tractable import LinearGaussian, grid_posterior, log_joint_fn, make_grid
+from .._checks import check_positive_int, check_tensor
+from ..distributions import diag_gaussian_log_prob, gaussian_kl, standard_normal_log_prob
+from ..reparam import reparameterize_full, scale_from_cholesky, scale_from_eigh
+from ..toys import NonlinearGaussian
+from ..tractable import LinearGaussian, grid_posterior, log_joint_fn, make_grid
 
 # --- 1. Bayes' rule and the ELBO gap (S4, S6, S7) ----------------------------------------------
 

@@ -1,6 +1,6 @@
 """Student copies of the notebooks: solutions replaced by stubs, outputs cleared.
 
-    python -m lecture_vae.student OUT_DIR [--notebooks notebooks/]
+    python -m lecture_vae.classroom.student OUT_DIR [--notebooks notebooks/]
 
 Every code cell tagged ``solution`` keeps only the ``def`` line(s) and docstring of each function
 (and class) it defines, plus its import lines; the body becomes
@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from ._atomic import atomic_write
+from .._atomic import atomic_write
 
 SOLUTION_TAG = "solution"
 STUB_TAG = "exercise"  # the tag a stubbed cell carries in the student copy
@@ -137,7 +137,7 @@ def write_student_copies(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lecture_vae.student", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lecture_vae.classroom.student", description=__doc__.split("\n")[0])
     parser.add_argument("out_dir", help="folder for the student copies (created if missing)")
     parser.add_argument("--notebooks", default="notebooks", help="folder of the notebooks with solutions")
     args = parser.parse_args(argv)

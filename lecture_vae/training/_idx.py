@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_write
+from .._atomic import atomic_write
 
 ENV_VAR = "LECTURE_VAE_DATA"
 OFFLINE_ENV = "LECTURE_VAE_OFFLINE"  # set (to anything but 0): never download

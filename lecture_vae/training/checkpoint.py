@@ -27,8 +27,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._atomic import atomic_write
-from .model import VAE
+from .._atomic import atomic_write
+from ..model import VAE
 
 FORMAT, VERSION = "lecture_vae.checkpoint", 1
 PathLike = str | os.PathLike[str]

@@ -65,7 +65,7 @@ def build_parser(prog: str = "lecture-vae") -> argparse.ArgumentParser:
     about = "Train a VAE (maximize the ELBO, S6); write RUN_DIR/checkpoint.pt, metrics.json and figures."
     t = sub.add_parser("train", help="train a VAE and write a run folder", description=about)
     t.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="run folder to write")
-    t.add_argument("--recipe", choices=sorted(RECIPES), help="named defaults (lecture_vae/recipes.py)")
+    t.add_argument("--recipe", choices=sorted(RECIPES), help="named defaults (lecture_vae/training/recipes.py)")
     t.add_argument("--dataset", choices=["digits", "mnist", "fashion-mnist"], help=f"default {DEFAULTS['dataset']}")
     t.add_argument("--epochs", type=POS_INT, help=f"total epochs (default {DEFAULTS['epochs']})")
     t.add_argument("--z-dim", type=POS_INT, help=f"latent dimension L (default {DEFAULTS['z_dim']})")
@@ -148,12 +148,12 @@ def _config(args: argparse.Namespace, resumed: dict[str, Any] | None) -> dict[st
 def _train(args: argparse.Namespace) -> int:
     import torch
 
+    from ..model import VAE
+    from ..utils import pick_device
     from .checkpoint import load_checkpoint
-    from .model import VAE
     from .paper import TestCurve
     from .rundir import Staging, config_from_checkpoint, environment, write_figures, write_json
-    from .train import evaluate, fit
-    from .utils import pick_device
+    from .trainer import evaluate, fit
 
     out: Path = args.out
     stage = Staging(out)
@@ -227,11 +227,11 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import torch
 
+    from ..bounds import log_marginal_estimate
+    from ..utils import pick_device
     from .checkpoint import load_checkpoint
-    from .elbo import log_marginal_estimate
     from .rundir import config_from_checkpoint, environment, write_json
-    from .train import evaluate
-    from .utils import pick_device
+    from .trainer import evaluate
 
     device = pick_device(args.device)
     ck = load_checkpoint(args.run_dir / "checkpoint.pt", map_location=device)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._checks import check_choice
+from .._checks import check_choice
 from ._idx import ENV_VAR, FILES, OFFLINE_ENV, SOURCES, ChecksumError, DatasetNotFoundError, ensure_files, read_idx
 
 __all__ = [

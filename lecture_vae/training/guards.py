@@ -1,5 +1,5 @@
-"""Private helpers of ``train.fit``: input checks, optimizer choice, learning-rate schedules and the
-diagnosis of a diverged run (which quantity went NaN/Inf, and what to try)."""
+"""Helpers of ``fit``: input checks, optimizer choice, learning-rate schedules and the diagnosis of a
+diverged run (which quantity went NaN/Inf, and what to try)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ._checks import _describe, check_tensor, check_unit_interval
+from .._checks import _describe, check_tensor, check_unit_interval
+from ..model import VAE
 from .checkpoint import History, PathLike
 from .data import ImageData
-from .model import VAE
 
 LRSchedule = str | Callable[[int], float] | None
 
 
-def _as_data(name: str, data: object, model: VAE, device: torch.device) -> tuple[Tensor, bool]:
+def as_data(name: str, data: object, model: VAE, device: torch.device) -> tuple[Tensor, bool]:
     """``(x (N, D) on device in the model's dtype, dynamic binarization?)``, checked once up front."""
     if isinstance(data, ImageData):
         x, dynamic = data.images, data.binarize == "dynamic"
@@ -26,7 +26,7 @@ def _as_data(name: str, data: object, model: VAE, device: torch.device) -> tuple
         x, dynamic = data, False
     else:
         raise TypeError(
-            f"{name} must be an ImageData (from lecture_vae.data.load) or a tensor (N, D), got {_describe(data)}"
+            f"{name} must be an ImageData (from lecture_vae.training.load) or a tensor (N, D), got {_describe(data)}"
         )
     check_tensor(name, x, min_dim=2, last=model.x_dim)
     if x.dim() != 2:
@@ -36,7 +36,7 @@ def _as_data(name: str, data: object, model: VAE, device: torch.device) -> tuple
     return x.to(device=device, dtype=next(model.parameters()).dtype), dynamic
 
 
-def _adam_kwargs(device: torch.device) -> dict[str, bool]:
+def adam_kwargs(device: torch.device) -> dict[str, bool]:
     """Fused Adam (one kernel for all parameters) where this torch supports it on ``device``, else foreach."""
     try:
         torch.optim.Adam([torch.zeros(1, device=device, requires_grad=True)], fused=True)
@@ -45,14 +45,14 @@ def _adam_kwargs(device: torch.device) -> dict[str, bool]:
         return {"foreach": True}
 
 
-def _total_norm(grads: list[Tensor]) -> Tensor:
+def total_norm(grads: list[Tensor]) -> Tensor:
     """The 2-norm of all gradients together (one foreach kernel where torch has ``get_total_norm``)."""
     if hasattr(torch.nn.utils, "get_total_norm"):  # torch >= 2.6
         return torch.nn.utils.get_total_norm(grads, foreach=True)
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
 
 
-def _lr_factor(schedule: LRSchedule, epochs: int) -> Callable[[int], float]:
+def lr_factor(schedule: LRSchedule, epochs: int) -> Callable[[int], float]:
     if schedule is None or schedule == "constant":
         return lambda epoch: 1.0
     if schedule == "cosine":
@@ -62,14 +62,14 @@ def _lr_factor(schedule: LRSchedule, epochs: int) -> Callable[[int], float]:
     raise ValueError(f"lr_schedule must be None, 'constant', 'cosine' or a function epoch -> factor, got {schedule!r}")
 
 
-def _check_number(name: str, value: object, *, positive: bool = False) -> None:
+def check_number(name: str, value: object, *, positive: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise TypeError(f"{name} must be a finite number, got {_describe(value)}")
     if value < 0 or (positive and value == 0):
         raise ValueError(f"{name} must be {'> 0' if positive else '>= 0'}, got {value}")
 
 
-def _what_diverged(rec: float, kl: float, params: list[Tensor], model: VAE) -> str:
+def what_diverged(rec: float, kl: float, params: list[Tensor], model: VAE) -> str:
     if not math.isfinite(rec):
         return f"the loss is not finite (its reconstruction term E_q log p(x|z) is {rec})"
     if not math.isfinite(kl):
@@ -82,7 +82,7 @@ def _what_diverged(rec: float, kl: float, params: list[Tensor], model: VAE) -> s
     return f"the gradient norm is not finite (it overflows; the largest gradient entry is {largest:.3g})"
 
 
-def _diverged_message(
+def diverged_message(
     epoch: int, step: int, steps: int, what: str, lr: float, checkpoint: PathLike | None, history: History
 ) -> str:
     if lr > 1e-2:
@@ -101,7 +101,7 @@ def _diverged_message(
     return f"training diverged at epoch {epoch + 1}, step {step + 1}/{steps}: {what}. {cause} {saved}"
 
 
-def _warn_if_settings_differ(stored: dict[str, object], **given: object) -> None:
+def warn_if_settings_differ(stored: dict[str, object], **given: object) -> None:
     """A resumed run continues exactly only with the settings it started with."""
     diffs = [f"{k}: checkpoint {stored[k]!r}, now {v!r}" for k, v in given.items() if k in stored and stored[k] != v]
     if diffs:

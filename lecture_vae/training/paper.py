@@ -10,13 +10,13 @@ figure is reproducible; ``python -m lecture_vae evaluate RUN_DIR --k 5000`` scor
 ELBO (all 10,000 images) and a cheap log p(x) estimate (k = 100 on the first 1,000 images) against
 training minutes.
 
-The repository keeps the trained model in ``checkpoints/mnist-paper.pt`` (float16 weights, 2.9 MB; in a
-source checkout, not in an installed wheel) and its figures in ``checkpoints/mnist-paper.json``, made by::
+The repository keeps the trained model in ``lecture_vae/training/checkpoints/mnist-paper.pt`` (float16 weights, 2.9 MB; in a
+source checkout, not in an installed wheel) and its figures in ``lecture_vae/training/checkpoints/mnist-paper.json``, made by::
 
     python -m lecture_vae train --recipe mnist-paper --out runs/paper
     python -m lecture_vae evaluate runs/paper --k 5000                # float32 weights
-    python -c "from lecture_vae import paper; paper.ship('runs/paper')"
-    mkdir runs/paper16 && cp checkpoints/mnist-paper.pt runs/paper16/checkpoint.pt
+    python -c "from lecture_vae.training import paper; paper.ship('runs/paper')"
+    mkdir runs/paper16 && cp lecture_vae/training/checkpoints/mnist-paper.pt runs/paper16/checkpoint.pt
     python -m lecture_vae evaluate runs/paper16 --k 5000              # the shipped float16 weights
     # then paper.record(paper.CHECKPOINT, "runs/paper", evaluation=<runs/paper16/evaluation.json>,
     #                   evaluation_float32=<runs/paper/evaluation.json>)
@@ -32,17 +32,17 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..bounds import log_marginal_estimate
+from ..model import VAE
 from .checkpoint import History, PathLike, load_checkpoint, save_checkpoint
 from .data import ImageData, load
-from .elbo import log_marginal_estimate
-from .model import VAE
-from .train import evaluate
+from .trainer import evaluate
 
 CURVE_K, CURVE_IMAGES = 100, 1000  # the curve's log p(x) estimate: k samples on the first N test images
 SLICE_K, SLICE_IMAGES = 100, 500  # the shipped checkpoint's quick check (tests, notebook 09)
 ESTIMATE_SEED = 0  # seeds the importance samples of every estimate here
 CURVE_FILE = "test_curve.json"
-CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "mnist-paper.pt"  # shipped with the repository
+CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "mnist-paper.pt"  # shipped with the repository
 
 # Test log p(x) on binarized MNIST, nats (higher is better); k = importance samples of the estimate.
 LITERATURE: list[tuple[str, float, str]] = [
@@ -181,7 +181,7 @@ def record(
     out: dict[str, Any] = {
         "recipe": config.get("recipe"),
         "command": f"python -m lecture_vae train --recipe {config.get('recipe')} --out RUN_DIR",
-        "test_set": f"MNIST test, {len(x)} images binarized once: lecture_vae.data.load('mnist', 'test', "
+        "test_set": f"MNIST test, {len(x)} images binarized once: lecture_vae.training.load('mnist', 'test', "
         f"binarize='static', seed={config['seed']})",
         "epochs": metrics["epochs"],
         "weights_dtype": str(weights).removeprefix("torch."),

@@ -56,7 +56,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "kl_warmup": 0,
     },
     # One stochastic layer on dynamically binarized MNIST, aiming at the test log p(x) = -86.76 nats of
-    # Burda et al. (2015, Table 1); see lecture_vae/paper.py for the evaluation protocol. About 200 epochs
+    # Burda et al. (2015, Table 1); see lecture_vae/training/paper.py for the evaluation protocol. About 200 epochs
     # fit in an hour on a 2-core CPU; then `python -m lecture_vae evaluate RUN_DIR --k 5000`.
     "mnist-paper": {
         "dataset": "mnist",

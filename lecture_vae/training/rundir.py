@@ -19,9 +19,9 @@ from typing import Any
 
 import torch
 
-from ._atomic import atomic_write
+from .._atomic import atomic_write
+from ..model import VAE
 from .data import ImageData
-from .model import VAE
 from .recipes import DEFAULTS, recipe_config
 
 OUTPUTS = ("checkpoint.pt", "metrics.json", "loss_curves.png", "reconstructions.png", "samples.png", "latent.png")
@@ -101,7 +101,7 @@ def cpu_model() -> str:
 
 def environment() -> dict[str, Any]:
     """Versions and machine facts recorded next to every result."""
-    from . import __version__
+    from .. import __version__
 
     return {
         "torch_version": torch.__version__,
@@ -125,7 +125,7 @@ def write_figures(folder: Path, model: VAE, history: Any, test: ImageData, *, se
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from . import plots
+    from ..figures import plots
 
     model.eval()
     device = next(model.parameters()).device

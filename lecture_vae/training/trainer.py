@@ -21,22 +21,22 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ._checks import check_positive_int, value_checks
-from ._fitting import (
-    LRSchedule,
-    _adam_kwargs,
-    _as_data,
-    _check_number,
-    _diverged_message,
-    _lr_factor,
-    _total_norm,
-    _warn_if_settings_differ,
-    _what_diverged,
-)
+from .._checks import check_positive_int, value_checks
+from ..bounds import elbo
+from ..model import VAE
 from .checkpoint import Checkpoint, History, PathLike, load_checkpoint, save_checkpoint
 from .data import ImageData
-from .elbo import elbo
-from .model import VAE
+from .guards import (
+    LRSchedule,
+    adam_kwargs,
+    as_data,
+    check_number,
+    diverged_message,
+    lr_factor,
+    total_norm,
+    warn_if_settings_differ,
+    what_diverged,
+)
 
 __all__ = [
     "Checkpoint",
@@ -110,24 +110,24 @@ def fit(
     """
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("n_samples", n_samples)):
         check_positive_int(name, value)
-    _check_number("lr", lr, positive=True)
-    _check_number("beta", beta)
-    _check_number("kl_warmup", kl_warmup)
-    factor = _lr_factor(lr_schedule, epochs)
+    check_number("lr", lr, positive=True)
+    check_number("beta", beta)
+    check_number("kl_warmup", kl_warmup)
+    factor = lr_factor(lr_schedule, epochs)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
-    x, dynamic = _as_data("train", train, model, device)
-    x_val = _as_data("val", val, model, device) if val is not None else None
+    x, dynamic = as_data("train", train, model, device)
+    x_val = as_data("val", val, model, device) if val is not None else None
     g = torch.Generator(device=device).manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr, **_adam_kwargs(device))
+    optimizer = torch.optim.Adam(params, lr=lr, **adam_kwargs(device))
     history, start = History(), 0
     if resume and checkpoint is None:
         raise ValueError("resume=True needs checkpoint=<path of the run to resume>")
     if resume and Path(checkpoint).is_file():  # type: ignore[arg-type]
         ck = load_checkpoint(checkpoint, model=model, map_location=device)  # type: ignore[arg-type]
         history, start, optimizer_state = ck.history, ck.epoch, ck.optimizer_state
-        _warn_if_settings_differ(ck.fit_args, batch_size=batch_size, seed=seed, beta=beta, kl_warmup=kl_warmup)
+        warn_if_settings_differ(ck.fit_args, batch_size=batch_size, seed=seed, beta=beta, kl_warmup=kl_warmup)
         if ck.generator_state is not None:
             g.set_state(ck.generator_state)
     if optimizer_state is not None:
@@ -181,7 +181,7 @@ def fit(
 def _diverged(
     epoch: int, steps: int, lr: float, checkpoint: PathLike | None, history: History, step: int, what: str
 ) -> TrainingDiverged:
-    return TrainingDiverged(_diverged_message(epoch, step, steps, what, lr, checkpoint, history))
+    return TrainingDiverged(diverged_message(epoch, step, steps, what, lr, checkpoint, history))
 
 
 def _train_epoch(
@@ -219,10 +219,10 @@ def _train_epoch(
         loss = beta_t * kl - rec
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = _total_norm([p.grad for p in params if p.grad is not None])
+        grad_norm = total_norm([p.grad for p in params if p.grad is not None])
         rec_v, kl_v, norm_v = torch.stack([rec.detach(), kl.detach(), grad_norm]).tolist()  # one sync per step
         if not math.isfinite(rec_v + kl_v + norm_v):
-            raise diverged(step, _what_diverged(rec_v, kl_v, params, model))  # before the update: weights stay good
+            raise diverged(step, what_diverged(rec_v, kl_v, params, model))  # before the update: weights stay good
         optimizer.step()
         rec_sum += rec_v * xb.shape[0]
         kl_sum += kl_v * xb.shape[0]
@@ -241,7 +241,7 @@ def evaluate(
     """
     device = next(model.parameters()).device
     return _evaluate(
-        model, *_as_data("data", data, model, device), n_samples=n_samples, seed=seed, batch_size=batch_size
+        model, *as_data("data", data, model, device), n_samples=n_samples, seed=seed, batch_size=batch_size
     )
 
 

@@ -12,7 +12,8 @@ import torch
 from scipy import integrate
 from torch.distributions import MultivariateNormal, Normal, kl_divergence
 
-from lecture_vae import VAE, explorers
+from lecture_vae import VAE
+from lecture_vae.classroom import explorers
 from lecture_vae.toys import NonlinearGaussian
 from lecture_vae.tractable import LinearGaussian
 

@@ -14,7 +14,14 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from lecture_vae.student import STUB_TAG, is_solution, main, stub_source, student_notebook, write_student_copies
+from lecture_vae.classroom.student import (
+    STUB_TAG,
+    is_solution,
+    main,
+    stub_source,
+    student_notebook,
+    write_student_copies,
+)
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -191,6 +198,6 @@ def test_refuses_to_write_into_the_notebooks_folder(tmp_path: Path, capsys: pyte
 
 
 def test_module_entry_point(notebooks_dir: Path):
-    cmd = [sys.executable, "-m", "lecture_vae.student", str(notebooks_dir), "--notebooks", str(notebooks_dir)]
+    cmd = [sys.executable, "-m", "lecture_vae.classroom.student", str(notebooks_dir), "--notebooks", str(notebooks_dir)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "out_dir must be outside" in done.stderr

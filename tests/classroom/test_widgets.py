@@ -7,7 +7,8 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from lecture_vae import VAE, explorers, widgets
+from lecture_vae import VAE
+from lecture_vae.classroom import explorers, widgets
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

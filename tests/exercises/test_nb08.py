@@ -9,7 +9,7 @@ import torch
 
 import lecture_vae as lv
 import lecture_vae.exercises as ex
-from lecture_vae import analysis
+from lecture_vae import evaluation
 from lecture_vae.exercises import nb08
 
 
@@ -51,7 +51,7 @@ def test_iwae_bound_rejects_common_bugs():
 
 
 def test_active_units_accepts_correct_solutions():
-    assert nb08.check_active_units(analysis.active_units)
+    assert nb08.check_active_units(evaluation.active_units)
     assert nb08.check_active_units(lambda mu, t: ((mu - mu.mean(0)) ** 2).mean(0) > t)  # divisor N
     assert nb08.check_active_units(lambda mu, t: torch.from_numpy(mu.numpy().var(0, ddof=1) > t))
 

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lecture_vae import diagrams  # noqa: E402
+from lecture_vae.figures import diagrams  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lecture_vae import VAE, plots  # noqa: E402
+from lecture_vae import VAE  # noqa: E402
+from lecture_vae.figures import plots  # noqa: E402
 from lecture_vae.tractable import LinearGaussian, grid_posterior, log_joint_fn  # noqa: E402
 
 

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from lecture_vae import VAE
-from lecture_vae.checkpoint import FORMAT, History, load_checkpoint, save_checkpoint
+from lecture_vae.training.checkpoint import FORMAT, History, load_checkpoint, save_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -149,7 +149,7 @@ _WRITER = textwrap.dedent(
     """
     import sys, torch
     from lecture_vae import VAE
-    from lecture_vae.checkpoint import save_checkpoint
+    from lecture_vae.training.checkpoint import save_checkpoint
     model = VAE(784, 8, hidden=(1024, 1024))  # about 15 MB of weights
     w = model.encoder.net[0].weight
     for i in range(1, 100_000):

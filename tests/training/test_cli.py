@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from lecture_vae import cli
-from lecture_vae.checkpoint import load_checkpoint
+from lecture_vae.training import cli
+from lecture_vae.training.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--epochs", "2", "--hidden", "16", "--z-dim", "2", "--threads", "1", "--device", "cpu"]
@@ -171,7 +171,7 @@ def test_subprocess_missing_dataset_offline(tmp_path: Path):
 
 
 def test_recipe_fills_defaults_and_flags_override():
-    from lecture_vae.recipes import DEFAULTS, RECIPES
+    from lecture_vae.training.recipes import DEFAULTS, RECIPES
 
     assert {"digits-2d", "mnist-example"} <= set(RECIPES)
     for name, recipe in RECIPES.items():
@@ -183,20 +183,20 @@ def test_recipe_fills_defaults_and_flags_override():
 
 
 def test_interrupted_run_keeps_its_last_epoch_for_resume(tmp_path: Path, monkeypatch, capsys):
-    import lecture_vae.train
+    import lecture_vae.training.trainer
 
-    real_fit = lecture_vae.train.fit
+    real_fit = lecture_vae.training.trainer.fit
 
     def fit_then_ctrl_c(*args, **kwargs):
         real_fit(*args, **{**kwargs, "epochs": 1})
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(lecture_vae.train, "fit", fit_then_ctrl_c)
+    monkeypatch.setattr(lecture_vae.training.trainer, "fit", fit_then_ctrl_c)
     out = tmp_path / "run"
     assert cli.main(["train", "--out", str(out), *TINY]) == 130
     assert "--resume" in _one_error_line(capsys.readouterr().err)
     assert not out.exists() and (tmp_path / ".run.partial" / "checkpoint.pt").is_file()
-    monkeypatch.setattr(lecture_vae.train, "fit", real_fit)
+    monkeypatch.setattr(lecture_vae.training.trainer, "fit", real_fit)
     assert cli.main(["train", "--out", str(out), "--resume", "--epochs", "2", "--threads", "1", "--device", "cpu"]) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["resumed_from_epoch"] == 1 and m["history"]["epoch"] == [1, 2] and m["config"]["hidden"] == [16]

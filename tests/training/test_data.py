@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import torch
 
-import lecture_vae._idx as idx_mod
+import lecture_vae.training._idx as idx_mod
 from lecture_vae import VAE
-from lecture_vae.data import FILES, ChecksumError, DatasetNotFoundError, default_root, load
-from lecture_vae.train import fit
+from lecture_vae.training.data import FILES, ChecksumError, DatasetNotFoundError, default_root, load
+from lecture_vae.training.trainer import fit
 
 REPO = Path(__file__).resolve().parents[1]
 

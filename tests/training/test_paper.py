@@ -12,11 +12,12 @@ import pytest
 import torch
 
 import lecture_vae.exercises as ex
-from lecture_vae import VAE, cli
-from lecture_vae.checkpoint import load_checkpoint
-from lecture_vae.data import DatasetNotFoundError, load
+from lecture_vae import VAE
 from lecture_vae.exercises import nb09
-from lecture_vae.paper import (
+from lecture_vae.training import cli
+from lecture_vae.training.checkpoint import load_checkpoint
+from lecture_vae.training.data import DatasetNotFoundError, load
+from lecture_vae.training.paper import (
     CHECKPOINT,
     CURVE_FILE,
     SLICE_IMAGES,
@@ -25,8 +26,8 @@ from lecture_vae.paper import (
     protocol_test_set,
     slice_estimate,
 )
-from lecture_vae.recipes import recipe_config
-from lecture_vae.train import fit
+from lecture_vae.training.recipes import recipe_config
+from lecture_vae.training.trainer import fit
 
 RECORD = CHECKPOINT.with_suffix(".json")
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-import lecture_vae.train as train_mod
+import lecture_vae.training.trainer as train_mod
 from lecture_vae import VAE, DiagonalGaussian, elbo
-from lecture_vae.data import load
-from lecture_vae.elbo import ELBOTerms
-from lecture_vae.train import (
+from lecture_vae.bounds import ELBOTerms
+from lecture_vae.training.data import load
+from lecture_vae.training.trainer import (
     EVAL_SEED_OFFSET,
     History,
     TrainingDiverged,
