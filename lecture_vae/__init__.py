@@ -27,6 +27,7 @@ Nothing runs at import time, and ``import lecture_vae`` never imports matplotlib
 names below are the lecture's public API (``lv.elbo``, ``lv.VAE`` ...).
 """
 
+from .bounds import ELBOTerms, elbo, iwae_bound, log_importance_weights, log_marginal_estimate
 from .distributions import (
     DiagonalGaussian,
     FullGaussian,
@@ -39,7 +40,6 @@ from .distributions import (
     mvn_log_prob,
     standard_normal_log_prob,
 )
-from .bounds import ELBOTerms, elbo, iwae_bound, log_importance_weights, log_marginal_estimate
 from .model import VAE, Decoder, Encoder, VAEConfig
 from .reparam import (
     GradEstimate,

@@ -10,8 +10,8 @@ figure is reproducible; ``python -m lecture_vae evaluate RUN_DIR --k 5000`` scor
 ELBO (all 10,000 images) and a cheap log p(x) estimate (k = 100 on the first 1,000 images) against
 training minutes.
 
-The repository keeps the trained model in ``lecture_vae/training/checkpoints/mnist-paper.pt`` (float16 weights, 2.9 MB; in a
-source checkout, not in an installed wheel) and its figures in ``lecture_vae/training/checkpoints/mnist-paper.json``, made by::
+The package ships the trained model as package data, ``lecture_vae/training/checkpoints/mnist-paper.pt``
+(float16 weights, 2.9 MB), with its figures in ``checkpoints/mnist-paper.json`` beside it, made by::
 
     python -m lecture_vae train --recipe mnist-paper --out runs/paper
     python -m lecture_vae evaluate runs/paper --k 5000                # float32 weights
