@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab test student-copies benchmark clean
+.PHONY: lab test execute student-copies benchmark clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ lab: $(STAMP)  ## set up and open the notebooks in JupyterLab
 test: $(STAMP)  ## set up and run every test: ruff, unit tests, nbval over notebooks/
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+execute: $(STAMP)  ## re-execute every notebook in a fresh kernel, then strip volatile metadata (outputs kept)
+	$(BIN)/python -m lecture_vae.classroom.notebooks execute
 
 student-copies: $(STAMP)  ## write student copies (solutions emptied, outputs cleared) into student/
 	$(BIN)/python -m lecture_vae.classroom.student student/
