@@ -57,7 +57,9 @@ def execute(path: Path, *, timeout: int = 600) -> float:
 
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     write_if_changed(clean(nb), path)
     return time.perf_counter() - start
 
@@ -68,7 +70,9 @@ def default_notebooks() -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lecture_vae.classroom.notebooks", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m lecture_vae.classroom.notebooks", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("command", choices=("execute", "clean"))
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to process (default: notebooks/NN_*.ipynb)")
     args = parser.parse_args(argv)
