@@ -22,9 +22,11 @@ test: $(STAMP)  ## set up and run every test: ruff, unit tests, nbval over noteb
 
 execute: $(STAMP)  ## re-execute every notebook in a fresh kernel, then strip volatile metadata (outputs kept)
 	$(BIN)/python -m lecture_vae.classroom.notebooks execute
+	$(BIN)/python -m lecture_vae.classroom.translate sync
 
 student-copies: $(STAMP)  ## write student copies (solutions emptied, outputs cleared) into student/
 	$(BIN)/python -m lecture_vae.classroom.student student/
+	$(BIN)/python -m lecture_vae.classroom.student student/ko --notebooks notebooks/ko
 
 benchmark: $(STAMP)  ## speed and memory benchmarks on MNIST (needs LECTURE_VAE_DATA); prints ratios
 	$(BIN)/python benchmarks/bench_speed.py
