@@ -109,7 +109,8 @@ def test_numpy_results_are_accepted_and_the_message_says_so():
 def test_bool_results_must_be_bool():
     result = check_function("positive", lambda x: (x > 0).float(), lambda x: x > 0, CASES, quiet=True)
     assert result.message == (
-        "✗ positive: case 1 returned a tensor of dtype torch.float32; expected a bool tensor of shape (3,) (True/False)."
+        "✗ positive: case 1 returned a tensor of dtype torch.float32; "
+        "expected a bool tensor of shape (3,) (True/False)."
     )
 
 
