@@ -248,3 +248,27 @@ def test_every_checker_has_a_reference_named_after_it():
             assert reference_name in public and callable(getattr(module, reference_name)), (module.__name__, n)
         stray = {n for n in public if not n.startswith(("check_", "reference_")) and not n[0].isupper()}
         assert not stray, (module.__name__, stray)
+
+
+def test_timeout_works_inside_a_jupyter_kernel():
+    """A kernel runs cells on its main thread: the alarm stops the function and the next cell runs."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "import torch\nfrom lecture_vae.exercises import check_function\n\n"
+                "def spin(x):\n    while True:\n        pass\n\n"
+                "result = check_function('spin', spin, lambda x: x, [(torch.ones(2),)], timeout=0.5)"
+            ),
+            new_code_cell("print('next cell', bool(result))"),
+        ]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    texts = ["".join(o.get("text", "") for o in c.outputs) for c in nb.cells]
+    assert texts[0].startswith("✗ spin: case 1 did not return within 0.5 s")
+    assert texts[1] == "next cell False\n"
+    assert nbformat.validate(nb) is None
