@@ -8,8 +8,7 @@ import torch
 from torch import Tensor
 
 from ..toys import GaussianMixture1D, kde_log_prob
-from ._core import ExerciseResult
-from ._core import check_function as _check_function
+from ._core import ExerciseResult, check_function
 
 
 def reference_mixture_log_prob(x: Tensor, weights: Tensor, means: Tensor, stds: Tensor) -> Tensor:
@@ -36,7 +35,7 @@ def _mixture_cases() -> list[tuple[Tensor, Tensor, Tensor, Tensor]]:
 
 def check_mixture_log_prob(student_fn: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]) -> ExerciseResult:
     """``student_fn(x (M,), weights (K,), means (K,), stds (K,)) -> (M,)``: log p(x) of a 1-D Gaussian mixture (S1)."""
-    return _check_function(
+    return check_function(
         "mixture_log_prob",
         student_fn,
         reference_mixture_log_prob,
@@ -66,7 +65,7 @@ def _kde_cases() -> list[tuple[Tensor, Tensor, float]]:
 
 def check_kde_log_likelihood(student_fn: Callable[[Tensor, Tensor, float], Tensor]) -> ExerciseResult:
     """``student_fn(x (M,), data (N,), bandwidth) -> ()``: the average log-likelihood of x under the KDE (S1)."""
-    return _check_function(
+    return check_function(
         "kde_log_likelihood",
         student_fn,
         reference_kde_log_likelihood,

@@ -10,8 +10,7 @@ import torch
 from torch import Tensor
 
 from ..tractable import LinearGaussian, grid_log_marginal, log_joint_fn
-from ._core import ExerciseResult
-from ._core import check_function as _check_function
+from ._core import ExerciseResult, check_function
 
 
 def reference_naive_log_marginal(model: Any, x: Tensor, z: Tensor) -> Tensor:
@@ -31,7 +30,7 @@ def _naive_cases() -> list[tuple[LinearGaussian, Tensor, Tensor]]:
 
 def check_naive_log_marginal(student_fn: Callable[[Any, Tensor, Tensor], Tensor]) -> ExerciseResult:
     """``student_fn(model, x (B, D), z (K, B, L)) -> (B,)``: the naive estimate log mean_k p(x|z_k), z_k ~ p(z)."""
-    return _check_function(
+    return check_function(
         "naive_log_marginal",
         student_fn,
         reference_naive_log_marginal,
@@ -60,7 +59,7 @@ def check_midpoint_log_marginal(
     student_fn: Callable[[Callable[[Tensor], Tensor], float, float, int], Tensor],
 ) -> ExerciseResult:
     """``student_fn(log_joint, lo, hi, n) -> (B,)``: log p(x) by the midpoint rule on n cells of [lo, hi] (S2)."""
-    return _check_function(
+    return check_function(
         "midpoint_log_marginal",
         student_fn,
         reference_midpoint_log_marginal,

@@ -9,8 +9,12 @@ from torch import Tensor
 
 from ..distributions import gaussian_log_prob
 from ..model import Encoder
-from ._core import ExerciseResult
-from ._core import check_function as _check_function
+from ._core import ExerciseResult, check_function
+
+
+def reference_gaussian_decoder_log_prob(x: Tensor, mean: Tensor, logvar: Tensor) -> Tensor:
+    """log N(x; mean, diag e^logvar) summed over the last dim: ``(..., B, D)`` -> ``(..., B)`` (S3, S5)."""
+    return gaussian_log_prob(x, mean, logvar)
 
 
 def _gaussian_cases() -> list[tuple[Tensor, Tensor, Tensor]]:
@@ -28,10 +32,10 @@ def _gaussian_cases() -> list[tuple[Tensor, Tensor, Tensor]]:
 def check_gaussian_decoder_log_prob(student_fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> ExerciseResult:
     """``student_fn(x (B, D), mean (..., B, D), logvar (..., B, D)) -> (..., B)``: log N(x; mean, diag e^logvar)
     summed over pixels, the Gaussian decoder of the notes (S3, S5)."""
-    return _check_function(
+    return check_function(
         "gaussian_decoder_log_prob",
         student_fn,
-        gaussian_log_prob,
+        reference_gaussian_decoder_log_prob,
         _gaussian_cases(),
         atol=1e-8,
         rtol=1e-8,
@@ -39,7 +43,7 @@ def check_gaussian_decoder_log_prob(student_fn: Callable[[Tensor, Tensor, Tensor
     )
 
 
-def _reference_scale_tril(h: Tensor, z_dim: int) -> Tensor:
+def reference_encoder_scale_tril(h: Tensor, z_dim: int) -> Tensor:
     """The package's encoder head with an identity layer: raw output h -> its Cholesky factor."""
     encoder = Encoder(h.shape[-1], z_dim, hidden=(), posterior="full").to(h.dtype)
     with torch.no_grad():
@@ -60,10 +64,10 @@ def _tril_cases() -> list[tuple[Tensor, int]]:
 def check_encoder_scale_tril(student_fn: Callable[[Tensor, int], Tensor]) -> ExerciseResult:
     """``student_fn(h (B, 2L + L(L-1)/2), z_dim) -> scale_tril (B, L, L)``: the encoder head's raw output
     ``[mu | logvar | strictly-lower entries in torch.tril_indices(L, L, -1) order]`` -> its Cholesky factor."""
-    return _check_function(
+    return check_function(
         "encoder_scale_tril",
         student_fn,
-        _reference_scale_tril,
+        reference_encoder_scale_tril,
         _tril_cases(),
         atol=1e-10,
         rtol=1e-10,
@@ -71,4 +75,9 @@ def check_encoder_scale_tril(student_fn: Callable[[Tensor, int], Tensor]) -> Exe
     )
 
 
-__all__ = ["check_encoder_scale_tril", "check_gaussian_decoder_log_prob"]
+__all__ = [
+    "check_encoder_scale_tril",
+    "check_gaussian_decoder_log_prob",
+    "reference_encoder_scale_tril",
+    "reference_gaussian_decoder_log_prob",
+]

@@ -12,8 +12,8 @@ from ..model import VAE
 from ._core import ExerciseResult, check_function
 
 
-def negative_elbo_loss(x: Tensor, x_logits: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
-    """Reference: loss = mean over the batch of -(log Bernoulli(x; sigmoid(x_logits)) - KL(q || p(z))) (S6, S7)."""
+def reference_negative_elbo_loss(x: Tensor, x_logits: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
+    """The loss = mean over the batch of -(log Bernoulli(x; sigmoid(x_logits)) - KL(q || p(z))) (S6, S7)."""
     return -(bernoulli_log_prob(x, x_logits) - gaussian_kl(mu, logvar)).mean()
 
 
@@ -47,7 +47,7 @@ def check_negative_elbo_loss(student_fn: Callable[..., Tensor]) -> ExerciseResul
     return check_function(
         "negative_elbo_loss",
         student_fn,
-        negative_elbo_loss,
+        reference_negative_elbo_loss,
         _loss_cases(),
         atol=1e-4,
         rtol=1e-5,
@@ -56,8 +56,8 @@ def check_negative_elbo_loss(student_fn: Callable[..., Tensor]) -> ExerciseResul
 
 
 @torch.no_grad()
-def interpolate_latent(model: VAE, x_a: Tensor, x_b: Tensor, n: int) -> Tensor:
-    """Reference: decoded means E[x|z_t] along z_t = (1 - t) mu(x_a) + t mu(x_b), t = 0, 1/(n-1), ..., 1."""
+def reference_latent_interpolation(model: VAE, x_a: Tensor, x_b: Tensor, n: int) -> Tensor:
+    """Decoded means E[x|z_t] along z_t = (1 - t) mu(x_a) + t mu(x_b), t = 0, 1/(n-1), ..., 1."""
     mu = model.encode(torch.stack([x_a, x_b])).mu  # (2, L)
     t = torch.linspace(0.0, 1.0, n, dtype=mu.dtype).unsqueeze(-1)  # (n, 1)
     return torch.sigmoid(model.decode((1 - t) * mu[0] + t * mu[1]))
@@ -73,17 +73,29 @@ def _small_vae(seed: int, x_dim: int, z_dim: int) -> VAE:
     return model.eval()
 
 
-def check_latent_interpolation(student_fn: Callable[..., Tensor]) -> ExerciseResult:
-    """``student_fn(model, x_a (D,), x_b (D,), n)`` -> ``(n, D)`` pixel means along the line between two codes."""
+def _interpolation_cases() -> list[tuple[VAE, Tensor, Tensor, int]]:
     cases = []
     for seed, (d, l, n) in enumerate([(16, 2, 5), (64, 3, 8), (10, 1, 2)]):
         g = torch.Generator().manual_seed(100 + seed)
         x = torch.rand((2, d), generator=g)
         cases.append((_small_vae(seed, d, l), x[0], x[1], n))
+    return cases
+
+
+def check_latent_interpolation(student_fn: Callable[..., Tensor]) -> ExerciseResult:
+    """``student_fn(model, x_a (D,), x_b (D,), n)`` -> ``(n, D)`` pixel means along the line between two codes."""
     return check_function(
         "latent_interpolation",
-        lambda *c: student_fn(*c).detach(),
-        interpolate_latent,
-        cases,
+        student_fn,
+        reference_latent_interpolation,
+        _interpolation_cases(),
         describe=lambda c: f"D={c[0].x_dim}, L={c[0].z_dim}, n={c[3]}",
     )
+
+
+__all__ = [
+    "check_latent_interpolation",
+    "check_negative_elbo_loss",
+    "reference_latent_interpolation",
+    "reference_negative_elbo_loss",
+]

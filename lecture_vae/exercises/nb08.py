@@ -11,8 +11,8 @@ from torch import Tensor
 from ._core import ExerciseResult, check_function
 
 
-def iwae_from_log_weights(log_w: Tensor) -> Tensor:
-    """Reference: log (1/K) sum_k exp(log_w[k]) for ``log_w (K, B)`` -> ``(B,)``, via log-sum-exp."""
+def reference_iwae_bound(log_w: Tensor) -> Tensor:
+    """log (1/K) sum_k exp(log_w[k]) for ``log_w (K, B)`` -> ``(B,)``, via log-sum-exp."""
     return torch.logsumexp(log_w, 0) - math.log(log_w.shape[0])
 
 
@@ -32,7 +32,7 @@ def check_iwae_bound(student_fn: Callable[[Tensor], Tensor]) -> ExerciseResult:
     return check_function(
         "iwae_bound",
         student_fn,
-        iwae_from_log_weights,
+        reference_iwae_bound,
         _log_weight_cases(),
         atol=1e-6,
         rtol=1e-6,
@@ -40,8 +40,8 @@ def check_iwae_bound(student_fn: Callable[[Tensor], Tensor]) -> ExerciseResult:
     )
 
 
-def active_units_mask(mu: Tensor, threshold: float) -> Tensor:
-    """Reference: A_u = Var over data points of the posterior means mu[:, u] > threshold -> bool ``(L,)``."""
+def reference_active_units(mu: Tensor, threshold: float) -> Tensor:
+    """A_u = Var over data points of the posterior means mu[:, u] > threshold -> bool ``(L,)``."""
     return mu.var(0) > threshold
 
 
@@ -65,9 +65,12 @@ def check_active_units(student_fn: Callable[[Tensor, float], Tensor]) -> Exercis
     return check_function(
         "active_units",
         student_fn,
-        active_units_mask,
+        reference_active_units,
         _encoding_cases(),
         atol=0.0,
         rtol=0.0,
         describe=lambda c: f"mu of shape {tuple(c[0].shape)}, threshold {c[1]}",
     )
+
+
+__all__ = ["check_active_units", "check_iwae_bound", "reference_active_units", "reference_iwae_bound"]

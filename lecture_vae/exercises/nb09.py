@@ -11,8 +11,8 @@ from torch import Tensor
 from ._core import ExerciseResult, check_function
 
 
-def bits_per_dim(log_px: Tensor, x_dim: int) -> Tensor:
-    """Reference: -log p(x) / (D log 2), nats per image -> bits per pixel, for ``log_px (N,)``."""
+def reference_bits_per_dim(log_px: Tensor, x_dim: int) -> Tensor:
+    """-log p(x) / (D log 2), nats per image -> bits per pixel, for ``log_px (N,)``."""
     return -log_px / (x_dim * math.log(2.0))
 
 
@@ -31,7 +31,7 @@ def check_bits_per_dim(student_fn: Callable[[Tensor, int], Tensor]) -> ExerciseR
     return check_function(
         "bits_per_dim",
         student_fn,
-        bits_per_dim,
+        reference_bits_per_dim,
         _log_px_cases(),
         atol=1e-6,
         rtol=1e-6,
@@ -39,8 +39,8 @@ def check_bits_per_dim(student_fn: Callable[[Tensor, int], Tensor]) -> ExerciseR
     )
 
 
-def standard_error(values: Tensor) -> Tensor:
-    """Reference: the standard error of the mean of ``values (N,)``, std (divisor N - 1) / sqrt(N)."""
+def reference_standard_error(values: Tensor) -> Tensor:
+    """The standard error of the mean of ``values (N,)``, std (divisor N - 1) / sqrt(N)."""
     return values.std() / math.sqrt(values.numel())
 
 
@@ -58,9 +58,12 @@ def check_standard_error(student_fn: Callable[[Tensor], Tensor]) -> ExerciseResu
     return check_function(
         "standard_error",
         student_fn,
-        standard_error,
+        reference_standard_error,
         _sample_cases(),
         atol=1e-6,
         rtol=1e-5,
         describe=lambda c: f"{c[0].numel()} values with mean {float(c[0].mean()):.3g}",
     )
+
+
+__all__ = ["check_bits_per_dim", "check_standard_error", "reference_bits_per_dim", "reference_standard_error"]

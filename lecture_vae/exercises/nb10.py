@@ -8,12 +8,11 @@ import torch
 from torch import Tensor
 
 from ..reparam import scale_from_cholesky, scale_from_eigh
-from ._core import ExerciseResult
-from ._core import check_function as _check_function
+from ._core import ExerciseResult, check_function
 
 
-def _kl_normal_1d(m_q: Tensor, s_q: Tensor, m_p: Tensor, s_p: Tensor) -> Tensor:
-    """The reference: torch.distributions' own KL between two normals."""
+def reference_kl_normal_1d(m_q: Tensor, s_q: Tensor, m_p: Tensor, s_p: Tensor) -> Tensor:
+    """KL(N(m_q, s_q^2) || N(m_p, s_p^2)) elementwise, by torch.distributions."""
     return torch.distributions.kl_divergence(torch.distributions.Normal(m_q, s_q), torch.distributions.Normal(m_p, s_p))
 
 
@@ -34,10 +33,11 @@ def check_kl_normal_1d(student_fn: Callable[[Tensor, Tensor, Tensor, Tensor], Te
             torch.rand(6, generator=g, dtype=torch.float64) + 0.1,
         ),
     ]
-    return _check_function("kl_normal_1d", student_fn, _kl_normal_1d, cases, atol=1e-9, rtol=1e-9)
+    return check_function("kl_normal_1d", student_fn, reference_kl_normal_1d, cases, atol=1e-9, rtol=1e-9)
 
 
-def _factor_rotation(a_chol: Tensor, a_eigh: Tensor) -> Tensor:
+def reference_factor_rotation(a_chol: Tensor, a_eigh: Tensor) -> Tensor:
+    """R with ``a_eigh = a_chol @ R``, by a triangular solve: ``(L, L)``."""
     return torch.linalg.solve_triangular(a_chol, a_eigh, upper=False)
 
 
@@ -49,4 +49,7 @@ def check_factor_rotation(student_fn: Callable[[Tensor, Tensor], Tensor]) -> Exe
         m = torch.randn(L, L, generator=g, dtype=torch.float64)
         sigma = m @ m.T + 0.3 * torch.eye(L, dtype=torch.float64)
         cases.append((scale_from_cholesky(sigma), scale_from_eigh(sigma)))
-    return _check_function("factor_rotation", student_fn, _factor_rotation, cases, atol=1e-9, rtol=1e-9)
+    return check_function("factor_rotation", student_fn, reference_factor_rotation, cases, atol=1e-9, rtol=1e-9)
+
+
+__all__ = ["check_factor_rotation", "check_kl_normal_1d", "reference_factor_rotation", "reference_kl_normal_1d"]

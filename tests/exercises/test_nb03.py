@@ -59,3 +59,31 @@ def test_moment_match_fails_realistic_bugs():
 
     for bug in (unnormalized, second_moment, unweighted):
         assert not exercises.check_moment_match(bug), bug.__name__
+
+
+def test_moment_match_messages_use_the_users_shapes():
+    def dict_result(z, log_prob):
+        w = torch.softmax(log_prob, 0)
+        return {"mean": w @ z, "cov": torch.cov(z.T, aweights=w, correction=0)}
+
+    assert exercises.check_moment_match(dict_result).message == (
+        "✗ moment_match: case 1 (1600 grid points) returned a dict; expected a tuple of 2 tensors "
+        "(mean of shape (2,), cov of shape (2, 2))."
+    )
+
+    def variances_only(z, log_prob):  # the diagonal of the covariance, not the matrix
+        mean, cov = toys.moment_match(z, log_prob)
+        return mean, cov.diagonal()
+
+    assert exercises.check_moment_match(variances_only).message.endswith(
+        "returned cov of shape (2,); expected a tuple of 2 tensors (mean of shape (2,), cov of shape (2, 2))."
+    )
+
+
+def test_moment_match_in_float32_is_told_to_compute_in_float64():
+    def single(z, log_prob):
+        mean, cov = toys.moment_match(z.float(), log_prob.float())
+        return mean, cov
+
+    result = exercises.check_moment_match(single)
+    assert not result and "compute in float64" in result.message

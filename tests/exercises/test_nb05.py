@@ -80,3 +80,30 @@ def test_elbo_checker_leaves_the_global_rng_alone():
     torch.manual_seed(0)
     exercises.check_elbo(reference_elbo)
     torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_gaussian_test_model_has_a_learned_variance_and_an_elbo_ignoring_it_fails():
+    gaussian = [m for m, _, _ in _elbo_cases() if m.config.likelihood == "gaussian"]
+    assert gaussian and all(float(m.decoder.x_logvar.detach().abs().min()) > 0.05 for m in gaussian)
+
+    def unit_variance(model, x, eps):  # a Gaussian decoder with sigma = 1: x_logvar ignored
+        q_z = model.encode(x)
+        z = lv.reparameterize(q_z.mu, q_z.logvar, eps)
+        if model.config.likelihood == "gaussian":
+            log_lik = lv.gaussian_log_prob(x, model.decode(z), torch.zeros_like(x))
+        else:
+            log_lik = model.log_likelihood(x, z)
+        return log_lik - lv.gaussian_kl(q_z.mu, q_z.logvar)
+
+    result = exercises.check_elbo(unit_variance)
+    assert not result and "gaussian VAE" in result.message
+
+
+def test_gaussian_kl_changing_its_input_in_place_is_reported():
+    def squares_mu_in_place(mu, logvar):
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+        mu.pow_(2)
+        return kl
+
+    result = exercises.check_gaussian_kl(squares_mu_in_place)
+    assert not result and "changed its input mu in place" in result.message

@@ -4,7 +4,7 @@ import torch
 
 import lecture_vae as lv
 from lecture_vae import exercises
-from lecture_vae.exercises.nb06 import _score_cases
+from lecture_vae.exercises.nb06 import _score_cases_with_seeds, reference_score_function_grad
 
 
 def test_scale_from_eigh_passes_package_and_handwritten_solution():
@@ -33,10 +33,13 @@ def test_scale_from_eigh_fails_missing_sqrt_cholesky_and_rows_for_columns():
 
 
 def test_score_cases_hold_the_draws_of_the_package_estimator():
-    for f, mu, logvar, eps, seed in _score_cases():
+    for f, mu, logvar, eps, seed in _score_cases_with_seeds():
         est = lv.score_function_grad(f, mu, logvar, eps.shape[0], generator=torch.Generator().manual_seed(seed))
         z = lv.reparameterize(mu, logvar, eps)
         torch.testing.assert_close(est.mu, f(z)[:, None] * (z - mu) / logvar.exp())
+        ref = reference_score_function_grad(f, mu, logvar, eps)  # the checker's reference is the package's estimator
+        torch.testing.assert_close(ref.grad_mu, est.mu)
+        torch.testing.assert_close(ref.grad_logvar, est.logvar)
 
 
 def _score_by_autograd(f, mu, logvar, eps):
@@ -85,3 +88,34 @@ def test_score_function_grad_fails_realistic_bugs():
 
     for bug in (missing_one_over_sigma, missing_minus_one, score_of_sigma_not_logvar, pathwise_instead):
         assert not exercises.check_score_function_grad(bug), bug.__name__
+
+
+def test_messages_name_the_outputs_in_the_users_shapes():
+    def one_tensor(f, mu, logvar, eps):  # the two estimates stacked into one tensor
+        sigma = torch.exp(0.5 * logvar)
+        fz = f(mu + sigma * eps)[:, None]
+        return torch.stack([fz * eps / sigma, fz * 0.5 * (eps**2 - 1)])
+
+    result = exercises.check_score_function_grad(one_tensor)
+    assert result.message == (
+        "✗ score_function_grad: case 1 (L=2, K=5 samples) returned a tensor; expected a tuple of 2 tensors "
+        "(grad_mu of shape (5, 2), grad_logvar of shape (5, 2))."
+    )
+
+    def summed(f, mu, logvar, eps):  # the mean over samples instead of one estimate per sample
+        g_mu, g_lv = _score_by_autograd(f, mu, logvar, eps)
+        return g_mu.mean(0), g_lv.mean(0)
+
+    assert exercises.check_score_function_grad(summed).message.endswith(
+        "returned grad_mu of shape (2,); expected a tuple of 2 tensors (grad_mu of shape (5, 2), "
+        "grad_logvar of shape (5, 2))."
+    )
+
+
+def test_scale_from_eigh_wrong_shape_is_reported_in_the_users_shapes():
+    result = exercises.check_scale_from_eigh(lambda sigma: torch.linalg.eigh(sigma).eigenvalues)
+    assert result.message == (
+        "✗ scale_from_eigh: case 1 (sigma of shape (2, 2)) returned shape (2,); expected a tensor of shape (2, 2)."
+    )
+    off = exercises.check_scale_from_eigh(lambda sigma: 2 * lv.scale_from_eigh(sigma))
+    assert "differs from the reference in A Aᵀ and Aᵀ A" in off.message
