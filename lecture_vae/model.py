@@ -7,22 +7,27 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import (
-    _describe,
-    check_choice,
-    check_dtype,
-    check_generator,
-    check_positive_int,
+    check,
     check_positive_ints,
-    check_tensor,
+    choice,
+    describe,
+    generator_or_none,
+    latents,
+    positive_int,
+    positive_ints,
+    tensor,
 )
-from .distributions import DiagonalGaussian, FullGaussian, bernoulli_log_prob, gaussian_log_prob
+from .bounds import ELBOTerms
+from .distributions import DiagonalGaussian, FullGaussian, gaussian_log_prob
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 POSTERIORS = ("diagonal", "full")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "softplus": nn.Softplus}
+ACTIVATION_NAMES = tuple(ACTIVATIONS)
 # log-variances are clamped to this range: exp(logvar) neither overflows nor collapses to 0
 LOGVAR_MIN, LOGVAR_MAX = -15.0, 10.0
 
@@ -50,12 +55,10 @@ class VAEConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes (dataset, recipe)
 
     def __post_init__(self) -> None:
-        check_positive_int("x_dim", self.x_dim)
-        check_positive_int("z_dim", self.z_dim)
-        self.hidden = check_positive_ints("hidden", self.hidden)
-        check_choice("likelihood", self.likelihood, LIKELIHOODS)
-        check_choice("posterior", self.posterior, POSTERIORS)
-        check_choice("activation", self.activation, tuple(ACTIVATIONS))
+        check(x_dim=positive_int(self.x_dim), z_dim=positive_int(self.z_dim), hidden=positive_ints(self.hidden),
+              likelihood=choice(self.likelihood, LIKELIHOODS), posterior=choice(self.posterior, POSTERIORS),
+              activation=choice(self.activation, ACTIVATION_NAMES))  # fmt: skip
+        self.hidden = tuple(self.hidden)
 
 
 class Encoder(nn.Module):
@@ -71,11 +74,8 @@ class Encoder(nn.Module):
         activation: str = "relu",
     ) -> None:
         super().__init__()
-        check_positive_int("x_dim", x_dim)
-        check_positive_int("z_dim", z_dim)
-        check_positive_ints("hidden", hidden)
-        check_choice("posterior", posterior, POSTERIORS)
-        check_choice("activation", activation, tuple(ACTIVATIONS))
+        check(x_dim=positive_int(x_dim), z_dim=positive_int(z_dim), hidden=positive_ints(hidden),
+              posterior=choice(posterior, POSTERIORS), activation=choice(activation, ACTIVATION_NAMES))  # fmt: skip
         self.x_dim, self.z_dim, self.posterior = x_dim, z_dim, posterior
         n_tril = z_dim * (z_dim - 1) // 2 if posterior == "full" else 0
         self.net = mlp([x_dim, *hidden, 2 * z_dim + n_tril], activation)
@@ -83,8 +83,7 @@ class Encoder(nn.Module):
 
     def forward(self, x: Tensor) -> DiagonalGaussian | FullGaussian:
         """``x (B, D)`` -> q_z with ``mu (B, L)`` and ``logvar (B, L)`` or ``scale_tril (B, L, L)``."""
-        check_tensor("x", x, ndim=2, last=self.x_dim)
-        check_dtype("x", x, self.net[0].weight.dtype)
+        check(x=tensor(x, ndim=2, last=self.x_dim, dtype=self.net[0].weight.dtype))
         h = self.net(x)
         L = self.z_dim
         mu, logvar = h[:, :L], h[:, L : 2 * L].clamp(LOGVAR_MIN, LOGVAR_MAX)
@@ -108,11 +107,8 @@ class Decoder(nn.Module):
         activation: str = "relu",
     ) -> None:
         super().__init__()
-        check_positive_int("z_dim", z_dim)
-        check_positive_int("x_dim", x_dim)
-        check_positive_ints("hidden", hidden)
-        check_choice("likelihood", likelihood, LIKELIHOODS)
-        check_choice("activation", activation, tuple(ACTIVATIONS))
+        check(z_dim=positive_int(z_dim), x_dim=positive_int(x_dim), hidden=positive_ints(hidden),
+              likelihood=choice(likelihood, LIKELIHOODS), activation=choice(activation, ACTIVATION_NAMES))  # fmt: skip
         self.z_dim, self.x_dim, self.likelihood = z_dim, x_dim, likelihood
         self.net = mlp([z_dim, *hidden, x_dim], activation)
         if likelihood == "gaussian":
@@ -120,23 +116,23 @@ class Decoder(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         """``z (..., L)`` -> ``x_logits`` (Bernoulli) or the mean (Gaussian), ``(..., D)``."""
-        check_tensor("z", z, last=self.z_dim)
-        check_dtype("z", z, self.net[0].weight.dtype)
+        check(z=tensor(z, last=self.z_dim, dtype=self.net[0].weight.dtype))
         return self.net(z)
 
     def log_prob(self, x: Tensor, z: Tensor) -> Tensor:
         """log p_theta(x|z), summed over pixels: ``x (B, D)``, ``z (..., B, L)`` -> ``(..., B)``."""
-        check_tensor("x", x, last=self.x_dim)
-        out = self(z)
-        try:  # x's batch must line up with z's (..., B): say so in terms of x and z, not the logits
-            torch.broadcast_shapes(x.shape[:-1], z.shape[:-1])
-        except RuntimeError:
-            raise ValueError(
-                f"x and z must have matching batch dims, x (B, D) with z (..., B, L), "
-                f"got x={tuple(x.shape)}, z={tuple(z.shape)}"
-            ) from None
+        bernoulli, dtype = self.likelihood == "bernoulli", self.net[0].weight.dtype
+        check(x=tensor(x, last=self.x_dim, unit=bernoulli, event=False), z=latents(z, z_dim=self.z_dim, dtype=dtype))
+        return self.log_prob_of_output(x, self.net(z))
+
+    def log_prob_of_output(self, x: Tensor, out: Tensor) -> Tensor:
+        """log p_theta(x|z) from the network output ``out = net(z)``, without argument checks.
+
+        Bernoulli: -BCE(x_logits, x) = log Bernoulli(x; sigmoid(x_logits)) (``bernoulli_log_prob``'s formula);
+        Gaussian: log N(x; mean, diag exp(x_logvar)). ``(..., B, D) -> (..., B)``.
+        """
         if self.likelihood == "bernoulli":
-            return bernoulli_log_prob(x, out)
+            return -F.binary_cross_entropy_with_logits(out, x.expand_as(out), reduction="none").sum(-1)
         return gaussian_log_prob(x, out, self.x_logvar.clamp(LOGVAR_MIN, LOGVAR_MAX))
 
     def mean(self, z: Tensor) -> Tensor:
@@ -171,7 +167,7 @@ class VAE(nn.Module):
     @classmethod
     def from_config(cls, config: VAEConfig | dict[str, Any]) -> VAE:
         if not isinstance(config, (VAEConfig, dict)):
-            raise TypeError(f"config must be a VAEConfig or a dict (from config_dict()), got {_describe(config)}")
+            raise TypeError(f"config must be a VAEConfig or a dict (from config_dict()), got {describe(config)}")
         c = config if isinstance(config, VAEConfig) else VAEConfig(**config)
         return cls(c.x_dim, c.z_dim, c.hidden, c.likelihood, c.posterior, c.activation, **c.extra)
 
@@ -195,11 +191,22 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         """Decoded means E[x|z] for ``n`` draws z ~ p(z): ``(n, D)``."""
-        check_positive_int("n", n)
-        check_generator(generator)
+        check(n=positive_int(n), generator=generator_or_none(generator))
         p = next(self.parameters())
         z = torch.randn((n, self.z_dim), generator=generator, dtype=p.dtype, device=p.device)
         return self.decoder.mean(z)
+
+    def elbo_unchecked(self, x: Tensor, *, n_samples: int, generator: torch.Generator | None) -> ELBOTerms:
+        """``elbo(self, x, n_samples=n_samples, generator=generator)`` (S6) with x's checks left to the encoder.
+
+        For a training loop that has checked its data once (``fit``): ``elbo`` and the log-likelihood would
+        each pass over the ``(B, D)`` data and logits again at every step. The same draws, the same numbers.
+        """
+        q_z = self.encoder(x)
+        z = q_z.rsample(n_samples, generator=generator)  # (S, B, L)
+        reconstruction = self.decoder.log_prob_of_output(x, self.decoder(z)).mean(0)
+        kl = q_z.kl()
+        return ELBOTerms(reconstruction, kl, reconstruction - kl)
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
