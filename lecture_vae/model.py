@@ -23,6 +23,7 @@ from ._checks import (
 )
 from .bounds import ELBOTerms
 from .distributions import DiagonalGaussian, FullGaussian, gaussian_log_prob
+from .reparam import reparameterize_full
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 POSTERIORS = ("diagonal", "full")
@@ -82,8 +83,11 @@ class Encoder(nn.Module):
         self.register_buffer("_tril_idx", torch.tril_indices(z_dim, z_dim, offset=-1), persistent=False)
 
     def forward(self, x: Tensor) -> DiagonalGaussian | FullGaussian:
-        """``x (B, D)`` -> q_z with ``mu (B, L)`` and ``logvar (B, L)`` or ``scale_tril (B, L, L)``."""
-        check(x=tensor(x, ndim=2, last=self.x_dim, dtype=self.net[0].weight.dtype))
+        """``x (B, D)`` -> q_z with ``mu (B, L)`` and ``logvar (B, L)`` or ``scale_tril (B, L, L)``.
+
+        Checks shape and dtype only (no pass over the values): ``VAE.encode`` and ``elbo`` check x's values.
+        """
+        check(x=tensor(x, ndim=2, last=self.x_dim, dtype=self.net[0].weight.dtype, finite=False))
         h = self.net(x)
         L = self.z_dim
         mu, logvar = h[:, :L], h[:, L : 2 * L].clamp(LOGVAR_MIN, LOGVAR_MAX)
@@ -115,8 +119,11 @@ class Decoder(nn.Module):
             self.x_logvar = nn.Parameter(torch.zeros(x_dim))
 
     def forward(self, z: Tensor) -> Tensor:
-        """``z (..., L)`` -> ``x_logits`` (Bernoulli) or the mean (Gaussian), ``(..., D)``."""
-        check(z=tensor(z, last=self.z_dim, dtype=self.net[0].weight.dtype))
+        """``z (..., L)`` -> ``x_logits`` (Bernoulli) or the mean (Gaussian), ``(..., D)``.
+
+        Checks shape and dtype only (no pass over the values): ``VAE.decode`` checks z's values.
+        """
+        check(z=tensor(z, last=self.z_dim, dtype=self.net[0].weight.dtype, finite=False))
         return self.net(z)
 
     def log_prob(self, x: Tensor, z: Tensor) -> Tensor:
@@ -178,10 +185,12 @@ class VAE(nn.Module):
 
     def encode(self, x: Tensor) -> DiagonalGaussian | FullGaussian:
         """q_phi(z|x) for ``x (B, D)``."""
+        check(x=tensor(x, ndim=2, last=self.x_dim))
         return self.encoder(x)
 
     def decode(self, z: Tensor) -> Tensor:
         """Decoder output for ``z (..., L)``: ``x_logits`` (Bernoulli) or the mean (Gaussian)."""
+        check(z=tensor(z, last=self.z_dim))
         return self.decoder(z)
 
     def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
@@ -197,15 +206,21 @@ class VAE(nn.Module):
         return self.decoder.mean(z)
 
     def elbo_unchecked(self, x: Tensor, *, n_samples: int, generator: torch.Generator | None) -> ELBOTerms:
-        """``elbo(self, x, n_samples=n_samples, generator=generator)`` (S6) with x's checks left to the encoder.
+        """``elbo(self, x, n_samples=n_samples, generator=generator)`` (S6) without reading any value to check it.
 
-        For a training loop that has checked its data once (``fit``): ``elbo`` and the log-likelihood would
-        each pass over the ``(B, D)`` data and logits again at every step. The same draws, the same numbers.
+        For a training loop that checked its data once and checks the loss at every step (``fit``): the
+        value checks would cost a pass over every tensor and a device synchronization each. The same draws
+        and the same numbers as ``elbo``; for a diagonal q these are the formulas of ``reparameterize`` (S8)
+        and ``gaussian_kl`` (S7), and tests hold them equal.
         """
         q_z = self.encoder(x)
-        z = q_z.rsample(n_samples, generator=generator)  # (S, B, L)
+        eps = torch.randn((n_samples, *q_z.mu.shape), generator=generator, dtype=q_z.mu.dtype, device=q_z.mu.device)
+        if isinstance(q_z, DiagonalGaussian):
+            z = q_z.mu + torch.exp(0.5 * q_z.logvar) * eps  # (S, B, L)
+            kl = 0.5 * (q_z.mu.pow(2) + torch.expm1(q_z.logvar) - q_z.logvar).sum(-1)
+        else:  # full covariance: the checked functions (their checks read (B, L, L) tensors only)
+            z, kl = reparameterize_full(q_z.mu, q_z.scale_tril, eps), q_z.kl()
         reconstruction = self.decoder.log_prob_of_output(x, self.decoder(z)).mean(0)
-        kl = q_z.kl()
         return ELBOTerms(reconstruction, kl, reconstruction - kl)
 
     @torch.no_grad()

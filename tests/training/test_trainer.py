@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 
-import lecture_vae.training.trainer as train_mod
 from lecture_vae import VAE, DiagonalGaussian, elbo
 from lecture_vae.bounds import ELBOTerms
 from lecture_vae.training.data import load
