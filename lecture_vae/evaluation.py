@@ -54,7 +54,6 @@ def active_units(mu: Tensor, threshold: float = ACTIVE_THRESHOLD) -> Tensor:
     return unit_activity(mu) > threshold
 
 
-@torch.no_grad()
 class Encodes(Protocol):
     """What ``encode_all`` needs: an encoder ``encode(x) -> q_z`` for data of dimension ``x_dim``."""
 
@@ -63,6 +62,7 @@ class Encodes(Protocol):
     def encode(self, x: Tensor) -> Posterior: ...
 
 
+@torch.no_grad()
 def encode_all(model: Encodes, x: Tensor, *, batch_size: int = 512) -> Posterior:
     """q_phi(z|x) for every row of ``x (N, D)``, encoded ``batch_size`` rows at a time without gradients."""
     check(batch_size=positive_int(batch_size), model=model_like(model, Encodes), x=data(x))
