@@ -501,7 +501,8 @@ def check_covariance(name: str, sigma: object) -> Tensor:
     bad = asym > SYMMETRY_RTOL * scale
     if bool(bad.any()):
         worst = int((asym / scale.clamp_min(torch.finfo(sigma.dtype).tiny)).argmax())
-        where = f" in matrix {tuple(torch.unravel_index(torch.tensor(worst), bad.shape))}" if bad.dim() else ""
+        where = f" in matrix {tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), bad.shape))}"
+        where = where if bad.dim() else ""
         raise ValueError(
             f"{name} must be symmetric (a covariance matrix), got {name} != {name}^T{where} "
             f"(largest |{name} - {name}^T| {float(asym.flatten()[worst]):.4g} "
