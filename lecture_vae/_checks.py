@@ -369,7 +369,7 @@ def check_tensor(
     if x.dim() < min_dim:
         raise ValueError(f"{name} must have at least {min_dim} dimension(s), got shape {tuple(x.shape)}")
     if ndim is not None and x.dim() != ndim:
-        raise ValueError(f"{name} must have exactly {ndim} dimensions, got shape {tuple(x.shape)}")
+        raise ValueError(f"{name} must have exactly {ndim} dimensions ({ndim}-D), got shape {tuple(x.shape)}")
     if last is not None and x.shape[-1] != last:
         raise ValueError(f"{name} must have last dimension {last}, got shape {tuple(x.shape)}")
     if not allow_empty and x.numel() == 0:

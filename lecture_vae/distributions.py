@@ -68,7 +68,10 @@ def gaussian_log_prob(x: Tensor, mean: Tensor, logvar: Tensor | float) -> Tensor
 
 
 def mvn_log_prob(z: Tensor, mu: Tensor, scale_tril: Tensor) -> Tensor:
-    """log N(z; mu, L L^T) with L = ``scale_tril``: ``(..., L)`` against ``(B, L), (B, L, L) -> (...)``."""
+    """log N(z; mu, L L^T) = -1/2 (d log 2pi + |L^-1 (z - mu)|^2) - sum_i log L_ii, with L = ``scale_tril``.
+
+    Shapes: ``z (..., B, L)`` against ``mu (B, L)``, ``scale_tril (B, L, L)`` -> ``(..., B)``. Lecture S7, S8.
+    """
     check(z=z, mu=mu, scale_tril=cholesky(scale_tril))
     diff = z - mu  # (..., B, L)
     tril = scale_tril.expand(*diff.shape[:-1], *scale_tril.shape[-2:])
@@ -78,17 +81,17 @@ def mvn_log_prob(z: Tensor, mu: Tensor, scale_tril: Tensor) -> Tensor:
 
 
 def bernoulli_log_prob(x: Tensor, logits: Tensor) -> Tensor:
-    """log Bernoulli(x; sigmoid(logits)) summed over the data dim, computed from logits for stability.
+    """log Bernoulli(x; sigmoid(logits)) = sum x log sigmoid(logits) + (1 - x) log sigmoid(-logits) (S3, S5).
 
-    ``x`` in [0, 1] (binary, or grey levels as in the usual continuous relaxation).
-    Shapes: ``(..., D) -> (...)``.
+    Computed from logits for stability; ``x`` in [0, 1] (binary, or grey levels as in the usual
+    continuous relaxation). Shapes: ``(..., D) -> (...)``, summed over the data dim.
     """
     shape = check(x=unit(x), logits=logits)
     return -F.binary_cross_entropy_with_logits(logits.expand(shape), x.expand(shape), reduction="none").sum(-1)
 
 
 def standard_normal_log_prob(z: Tensor) -> Tensor:
-    """log p(z) for the prior p(z) = N(0, I): ``(..., L) -> (...)``."""
+    """log p(z) = -1/2 (L log 2pi + |z|^2) for the prior p(z) = N(0, I): ``(..., L) -> (...)`` (S5)."""
     check(z=z)
     return -0.5 * (z.shape[-1] * LOG_2PI + z.pow(2).sum(-1))
 

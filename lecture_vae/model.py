@@ -139,7 +139,8 @@ class Decoder(nn.Module):
         Gaussian: log N(x; mean, diag exp(x_logvar)). ``(..., B, D) -> (..., B)``.
         """
         if self.likelihood == "bernoulli":
-            return -F.binary_cross_entropy_with_logits(out, x.expand_as(out), reduction="none").sum(-1)
+            shape = torch.broadcast_shapes(out.shape, x.shape)  # e.g. z (N, 1, L) on a grid against x (B, D)
+            return -F.binary_cross_entropy_with_logits(out.expand(shape), x.expand(shape), reduction="none").sum(-1)
         return gaussian_log_prob(x, out, self.x_logvar.clamp(LOGVAR_MIN, LOGVAR_MAX))
 
     def mean(self, z: Tensor) -> Tensor:

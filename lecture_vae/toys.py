@@ -89,12 +89,7 @@ def kde_log_prob(x: Tensor, data: Tensor, bandwidth: float) -> Tensor:
     ``x (M,)``, ``data (N,)``, bandwidth h > 0 -> ``(M,)``. A small h puts a spike on every data
     point: the average log-likelihood of the data themselves then grows without bound.
     """
-    check_tensor("x", x)
-    check_tensor("data", data)
-    if x.dim() != 1 or data.dim() != 1:
-        raise ValueError(f"x and data must be 1-D, shapes (M,) and (N,), got {tuple(x.shape)}, {tuple(data.shape)}")
-    if not isinstance(bandwidth, (int, float)) or not math.isfinite(bandwidth) or bandwidth <= 0:
-        raise ValueError(f"bandwidth must be a positive finite float, got {bandwidth!r}")
+    check(x=tensor(x, ndim=1, event=False), data=tensor(data, ndim=1, event=False), bandwidth=positive_float(bandwidth))
     diff = (x[:, None] - data[None, :]) / bandwidth  # (M, N)
     log_k = -0.5 * (LOG_2PI + diff.pow(2)) - math.log(bandwidth)
     return torch.logsumexp(log_k, 1) - math.log(data.shape[0])

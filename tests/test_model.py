@@ -126,3 +126,22 @@ def test_models_are_model_like():
     assert not isinstance(toys.NonlinearGaussian.spiral(), lv.ModelLike)  # no encoder: needs q_z
     assert isinstance(toys.NonlinearGaussian.spiral(), lv.LikelihoodModel)
     assert not isinstance(torch.zeros(3), lv.LikelihoodModel)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_log_likelihood_broadcasts_grid_points_against_rows(likelihood):
+    """z (N, 1, L) on a grid against x (B, D) -> (N, B), each entry the log-density of one pair."""
+    torch.manual_seed(0)
+    vae = lv.VAE(6, 2, (5,), likelihood=likelihood).double()
+    x, z = torch.rand(3, 6, dtype=torch.float64).round(), torch.randn(4, 1, 2, dtype=torch.float64)
+    out = vae.log_likelihood(x, z)
+    assert out.shape == (4, 3)
+    for n in range(4):
+        for b in range(3):
+            logits = vae.decode(z[n])  # (1, D)
+            if likelihood == "bernoulli":
+                expected = td.Bernoulli(logits=logits[0]).log_prob(x[b]).sum()
+            else:
+                scale = vae.decoder.x_logvar.exp().sqrt()
+                expected = td.Normal(logits[0], scale).log_prob(x[b]).sum()
+            torch.testing.assert_close(out[n, b], expected)

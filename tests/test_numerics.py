@@ -462,7 +462,10 @@ def test_symmetry_is_judged_per_matrix_not_against_the_largest_in_the_batch(fact
     torch.testing.assert_close(a @ a.mT, ok)
 
 
-def test_a_tiny_covariance_is_not_called_asymmetric_because_of_its_scale():
+def test_a_tiny_covariance_is_judged_on_its_own_scale():
+    """Scale 1e-8: an asymmetry of 10% of its entries is refused, an exactly symmetric one is factored."""
+    with pytest.raises(ValueError, match="sigma must be symmetric"):
+        lv.scale_from_cholesky(1e-8 * torch.tensor([[2.0, 0.1], [0.0, 1.0]], dtype=F64))
     sigma = 1e-8 * torch.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=F64)
     a = lv.scale_from_cholesky(sigma)
     torch.testing.assert_close(a @ a.T, sigma)
