@@ -262,10 +262,12 @@ def covariance(x: object) -> Spec:
 
 
 def positive_int(k: object, *, optional: bool = False) -> Spec:
+    """An int >= 1 (not a bool, not a float such as 10.0), e.g. a sample count."""
     return Spec(k, lambda name, v, _: check_positive_int(name, v), optional=optional)
 
 
 def positive_ints(values: object) -> Spec:
+    """A sequence of ints >= 1, e.g. hidden layer widths ``(256, 128)``."""
     return Spec(values, lambda name, v, _: check_positive_ints(name, v))
 
 
@@ -280,6 +282,8 @@ def positive_float(x: object) -> Spec:
 
 
 def float_dtype(dtype: object) -> Spec:
+    """A floating ``torch.dtype`` such as ``torch.float64``."""
+
     def rule(name: str, v: object, _: dict[str, object]) -> None:
         if not isinstance(v, torch.dtype) or not v.is_floating_point:
             raise TypeError(f"{name} must be a floating torch.dtype such as torch.float64, got {v!r}")
@@ -324,14 +328,17 @@ def box(lims: object, *, max_dims: int = 3) -> Spec:
 
 
 def choice(value: object, choices: Sequence[str]) -> Spec:
+    """One of the strings ``choices``."""
     return Spec(value, lambda name, v, _: check_choice(name, v, choices))
 
 
 def generator_or_none(g: object) -> Spec:
+    """A ``torch.Generator`` or None (not a seed)."""
     return Spec(g, lambda name, v, _: check_generator(v, name))
 
 
 def function(f: object) -> Spec:
+    """A callable."""
     return Spec(f, lambda name, v, _: check_callable(name, v))
 
 
