@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml constraints.txt
 lab: $(STAMP)  ## set up and open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: $(STAMP)  ## set up and run every test: ruff, unit tests, nbval over notebooks/
+test: $(STAMP)  ## set up and run every test: ruff, import rules, unit tests, nbval over notebooks/
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 execute: $(STAMP)  ## re-execute every notebook in a fresh kernel, then strip volatile metadata (outputs kept)

@@ -42,3 +42,17 @@ def test_import_runs_nothing_heavy():
     code = "import sys, lecture_vae; print('matplotlib' in sys.modules, 'ipywidgets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_public_names_and_the_bounds_module():
+    """``lv.elbo``, ``lv.VAE`` ... are the lecture's API; ``lecture_vae.bounds`` is a module, not shadowed."""
+    import types
+
+    import lecture_vae as lv
+    import lecture_vae.bounds
+
+    assert isinstance(lecture_vae.bounds, types.ModuleType)
+    assert lv.elbo is lecture_vae.bounds.elbo
+    for name in lv.__all__:
+        assert getattr(lv, name) is not None, name
+    assert {"elbo", "iwae_bound", "VAE", "NonFiniteError", "ModelLike", "seed_everything"} <= set(lv.__all__)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .._checks import _describe, check_tensor, check_unit_interval
+from .._checks import check_tensor, check_unit_interval, describe
 from ..model import VAE
 from .checkpoint import History, PathLike
 from .data import ImageData
@@ -26,7 +26,7 @@ def as_data(name: str, data: object, model: VAE, device: torch.device) -> tuple[
         x, dynamic = data, False
     else:
         raise TypeError(
-            f"{name} must be an ImageData (from lecture_vae.training.load) or a tensor (N, D), got {_describe(data)}"
+            f"{name} must be an ImageData (from lecture_vae.training.load) or a tensor (N, D), got {describe(data)}"
         )
     check_tensor(name, x, min_dim=2, last=model.x_dim)
     if x.dim() != 2:
@@ -64,7 +64,7 @@ def lr_factor(schedule: LRSchedule, epochs: int) -> Callable[[int], float]:
 
 def check_number(name: str, value: object, *, positive: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise TypeError(f"{name} must be a finite number, got {_describe(value)}")
+        raise TypeError(f"{name} must be a finite number, got {describe(value)}")
     if value < 0 or (positive and value == 0):
         raise ValueError(f"{name} must be {'> 0' if positive else '>= 0'}, got {value}")
 

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .._checks import check_positive_int, value_checks
+from .._checks import NonFiniteError, check_positive_int
 from ..bounds import elbo
 from ..model import VAE
 from .checkpoint import Checkpoint, History, PathLike, load_checkpoint, save_checkpoint
@@ -154,10 +154,9 @@ def fit(
             for group in optimizer.param_groups:
                 group["lr"] = lr_epoch
             diverged = functools.partial(_diverged, epoch, steps, lr_epoch, checkpoint, history)
-            with value_checks(False):  # data checked once above; loss and gradients at every step
-                rec_sum, kl_sum, beta_t = _train_epoch(
-                    model, optimizer, params, x, epoch, batch_size, dynamic, g, n_samples, beta_at, diverged, bar
-                )
+            rec_sum, kl_sum, beta_t = _train_epoch(
+                model, optimizer, params, x, epoch, batch_size, dynamic, g, n_samples, beta_at, diverged, bar
+            )
             record = {"epoch": epoch + 1, "train_reconstruction": rec_sum / n, "train_kl": kl_sum / n}
             record["train_elbo"] = record["train_reconstruction"] - record["train_kl"]
             if x_val is not None:
@@ -209,11 +208,9 @@ def _train_epoch(
         if dynamic:
             xb = torch.bernoulli(xb, generator=g)
         beta_t = beta_at(epoch * steps + step + 1)
-        try:
-            terms = elbo(model, xb, n_samples=n_samples, generator=g)
-        except ValueError as err:  # the package's own checks met NaN/Inf inside the model (the data were checked)
-            if "finite" not in str(err):
-                raise
+        try:  # the data were checked once by as_data; the loss and gradients are checked below
+            terms = model.elbo_unchecked(xb, n_samples=n_samples, generator=g)
+        except NonFiniteError as err:  # a check on the latent side met NaN/Inf inside the model
             raise diverged(step, f"a non-finite value appeared inside the model ({err})") from err
         rec, kl = terms.reconstruction.mean(), terms.kl.mean()
         loss = beta_t * kl - rec
