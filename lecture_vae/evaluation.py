@@ -157,3 +157,24 @@ def mean_field_gaussian(mean: Tensor, cov: Tensor) -> DiagonalGaussian:
         raise ValueError(f"cov must be ({mean.shape[-1]}, {mean.shape[-1]}) to match mean, got {tuple(cov.shape)}")
     precision_diag = torch.linalg.inv(cov).diagonal(dim1=-2, dim2=-1)
     return DiagonalGaussian(mean, (-precision_diag.log()).expand_as(mean))
+
+
+@torch.no_grad()
+def latent_traversal(model: Any, z: Tensor, dim: int, values: Sequence[float] | Tensor) -> Tensor:
+    """Decoded means E[x | z with z_dim set to each of ``values``]: ``z (L,)`` -> ``(len(values), D)``.
+
+    Walking one latent coordinate with the others fixed shows what that dimension encodes; a collapsed
+    dimension (q(z_l|x) = p(z_l) for every x) leaves the decoded image unchanged.
+    """
+    check_tensor("z", z, last=model.z_dim)
+    if z.dim() != 1:
+        raise ValueError(f"z must be one latent point of shape ({model.z_dim},), got {tuple(z.shape)}")
+    if isinstance(dim, bool) or not isinstance(dim, int) or not 0 <= dim < model.z_dim:
+        raise ValueError(f"dim must be an int in [0, {model.z_dim}), got {dim!r}")
+    values = torch.as_tensor(values, dtype=z.dtype, device=z.device)
+    if values.dim() != 1 or values.numel() == 0:
+        raise ValueError(f"values must be a non-empty 1-D sequence of numbers, got shape {tuple(values.shape)}")
+    check_tensor("values", values)
+    zs = z.expand(values.numel(), -1).clone()  # (V, L)
+    zs[:, dim] = values
+    return model.decoder.mean(zs)
