@@ -96,7 +96,7 @@ def fit(
     epochs : total number of epochs (with ``resume``, counted from the start of the run).
     beta, kl_warmup : the KL weight beta_t rises linearly from 0 to ``beta`` over the first ``kl_warmup``
         epochs (per step; 0 = no warm-up). The recorded ELBO is always reconstruction - kl.
-    free_bits : free bits lambda (Kingma et al. 2016, Sec. C.8): the loss's KL term becomes
+    free_bits : free bits lambda (Kingma et al. 2016, IAF paper): the loss's KL term becomes
         sum_l max(lambda, mean over the batch of KL_l), so no latent dimension is pushed below lambda nats;
         0 = the plain KL. Needs a diagonal posterior. The recorded KL and ELBO stay the plain ones.
     n_samples : reparameterized draws z per example in the ELBO estimate (S8).
