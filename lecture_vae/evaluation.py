@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import torch
 from torch import Tensor
@@ -158,3 +158,19 @@ def mean_field_gaussian(mean: Tensor, cov: Tensor) -> DiagonalGaussian:
     check(mean=tensor(mean, min_dim=2), cov=scale_matrix(cov, like="mean"))
     precision_diag = torch.linalg.inv(cov).diagonal(dim1=-2, dim2=-1)
     return DiagonalGaussian(mean, (-precision_diag.log()).expand_as(mean))
+
+
+@torch.no_grad()
+def latent_traversal(model: Any, z: Tensor, dim: int, values: Sequence[float] | Tensor) -> Tensor:
+    """Decoded means E[x | z with z_dim set to each of ``values``]: ``z (L,)`` -> ``(len(values), D)``.
+
+    Walking one latent coordinate with the others fixed shows what that dimension encodes; a collapsed
+    dimension (q(z_l|x) = p(z_l) for every x) leaves the decoded image unchanged.
+    """
+    if isinstance(dim, bool) or not isinstance(dim, int) or not 0 <= dim < model.z_dim:
+        raise ValueError(f"dim must be an int in [0, {model.z_dim}), got {dim!r}")
+    values = torch.as_tensor(values, dtype=z.dtype, device=z.device) if isinstance(z, Tensor) else values
+    check(z=tensor(z, ndim=1, last=model.z_dim, event=False), values=tensor(values, ndim=1, event=False))
+    zs = z.expand(values.numel(), -1).clone()  # (V, L)
+    zs[:, dim] = values
+    return model.decoder.mean(zs)

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from .._checks import NonFiniteError, check_positive_int
 from ..bounds import elbo
+from ..evaluation import kl_per_dimension
 from ..model import VAE
 from .checkpoint import Checkpoint, History, PathLike, load_checkpoint, save_checkpoint
 from .data import ImageData
@@ -74,6 +75,7 @@ def fit(
     lr: float = 1e-3,
     beta: float = 1.0,
     kl_warmup: int = 0,
+    free_bits: float = 0.0,
     seed: int = 0,
     n_samples: int = 1,
     checkpoint: PathLike | None = None,
@@ -94,6 +96,9 @@ def fit(
     epochs : total number of epochs (with ``resume``, counted from the start of the run).
     beta, kl_warmup : the KL weight beta_t rises linearly from 0 to ``beta`` over the first ``kl_warmup``
         epochs (per step; 0 = no warm-up). The recorded ELBO is always reconstruction - kl.
+    free_bits : free bits lambda (Kingma et al. 2016, IAF paper): the loss's KL term becomes
+        sum_l max(lambda, mean over the batch of KL_l), so no latent dimension is pushed below lambda nats;
+        0 = the plain KL. Needs a diagonal posterior. The recorded KL and ELBO stay the plain ones.
     n_samples : reparameterized draws z per example in the ELBO estimate (S8).
     checkpoint : a path; written atomically after every epoch that finished without NaN/Inf.
     resume : continue from ``checkpoint`` (model, optimizer, generator, history) if the file exists.
@@ -113,6 +118,11 @@ def fit(
     check_number("lr", lr, positive=True)
     check_number("beta", beta)
     check_number("kl_warmup", kl_warmup)
+    check_number("free_bits", free_bits)
+    if free_bits and model.config.posterior != "diagonal":
+        raise ValueError(
+            f"free_bits needs a diagonal posterior (KL per dimension), got posterior={model.config.posterior!r}"
+        )
     factor = lr_factor(lr_schedule, epochs)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
@@ -127,7 +137,9 @@ def fit(
     if resume and Path(checkpoint).is_file():  # type: ignore[arg-type]
         ck = load_checkpoint(checkpoint, model=model, map_location=device)  # type: ignore[arg-type]
         history, start, optimizer_state = ck.history, ck.epoch, ck.optimizer_state
-        warn_if_settings_differ(ck.fit_args, batch_size=batch_size, seed=seed, beta=beta, kl_warmup=kl_warmup)
+        warn_if_settings_differ(
+            ck.fit_args, batch_size=batch_size, seed=seed, beta=beta, kl_warmup=kl_warmup, free_bits=free_bits
+        )
         if ck.generator_state is not None:
             g.set_state(ck.generator_state)
     if optimizer_state is not None:
@@ -136,6 +148,7 @@ def fit(
     warmup_steps = kl_warmup * steps
     fit_args = {"batch_size": batch_size, "lr": lr, "beta": beta, "kl_warmup": kl_warmup, "seed": seed}
     fit_args |= {
+        "free_bits": free_bits,
         "n_samples": n_samples,
         "epochs": epochs,
         "lr_schedule": lr_schedule if isinstance(lr_schedule, str) else None,
@@ -155,7 +168,7 @@ def fit(
                 group["lr"] = lr_epoch
             diverged = functools.partial(_diverged, epoch, steps, lr_epoch, checkpoint, history)
             rec_sum, kl_sum, beta_t = _train_epoch(
-                model, optimizer, params, x, epoch, batch_size, dynamic, g, n_samples, beta_at, diverged, bar
+                model, optimizer, params, x, epoch, batch_size, dynamic, g, n_samples, beta_at, diverged, bar, free_bits
             )
             record = {"epoch": epoch + 1, "train_reconstruction": rec_sum / n, "train_kl": kl_sum / n}
             record["train_elbo"] = record["train_reconstruction"] - record["train_kl"]
@@ -196,6 +209,7 @@ def _train_epoch(
     beta_at: Callable[[int], float],
     diverged: Callable[[int, str], TrainingDiverged],
     bar: tqdm,
+    free_bits: float = 0.0,
 ) -> tuple[float, float, float]:
     """One pass over ``x (N, D)`` in a random order: (sum of reconstruction, sum of KL, the last beta_t)."""
     n = x.shape[0]
@@ -210,10 +224,14 @@ def _train_epoch(
         beta_t = beta_at(epoch * steps + step + 1)
         try:  # the data were checked once by as_data; the loss and gradients are checked below
             terms = model.elbo_unchecked(xb, n_samples=n_samples, generator=g)
+            q_z = model.encoder(xb) if free_bits else None  # free bits needs q's per-dimension KL
         except NonFiniteError as err:  # a check on the latent side met NaN/Inf inside the model
             raise diverged(step, f"a non-finite value appeared inside the model ({err})") from err
         rec, kl = terms.reconstruction.mean(), terms.kl.mean()
-        loss = beta_t * kl - rec
+        kl_loss = kl  # free bits: sum_l max(lambda, E_batch KL_l) in the loss; the recorded KL stays plain
+        if q_z is not None:
+            kl_loss = kl_per_dimension(q_z.mu, q_z.logvar).mean(0).clamp(min=free_bits).sum()
+        loss = beta_t * kl_loss - rec
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = total_norm([p.grad for p in params if p.grad is not None])
