@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from .._atomic import atomic_write
+from .._atomic import _fsync_dir, atomic_write
 from ..model import VAE
 from .data import ImageData
 from .recipes import DEFAULTS, recipe_config
@@ -29,18 +29,63 @@ OUTPUTS = ("checkpoint.pt", "metrics.json", "loss_curves.png", "reconstructions.
 STALE = ("evaluation.json", "latent.png", "test_curve.json")
 
 
+class RunLocked(RuntimeError):
+    """Another ``train`` holds the lock of this run folder."""
+
+
 class Staging:
-    """The staging folder of one run. ``commit()`` moves its files into ``out``; ``abort()`` removes it."""
+    """The staging folder of one run, its lock and the move into place.
+
+    ``lock()`` takes ``.NAME.lock`` next to ``out`` (a second ``train --out NAME`` fails at once);
+    ``commit()`` puts the staged run in place of ``out`` all or nothing; ``abort()`` removes the staging
+    folder; ``release()`` drops the lock. A staging folder that holds a checkpoint is the user's work:
+    ``train`` keeps it on every failure, for ``--resume``.
+    """
 
     def __init__(self, out: Path) -> None:
         self.out = out
         self.path = out.parent / f".{out.name}.partial"
+        self.backup = out.parent / f".{out.name}.replaced"  # the old run during the swap
+        self.lock_path = out.parent / f".{out.name}.lock"
+        self._made: list[Path] = []
+        self._lock: Any = None
 
-    def create(self, *, fresh: bool = True) -> Path:
-        """Make the staging folder (and missing parents, removed again by ``abort``); ``fresh`` empties a stale one."""
-        self._made = [p for p in reversed(self.path.parents) if not p.exists()]
+    def lock(self) -> None:
+        """Make the missing parents of ``out`` (``abort`` removes them again) and take the run's lock."""
+        from filelock import FileLock, Timeout
+
         if self.out.exists() and not self.out.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "it exists and is not a folder", str(self.out))
+        self._made = [p for p in reversed(self.path.parents) if not p.exists()]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.lock_path, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RunLocked(
+                f"another train is writing {self.out} (it holds {self.lock_path}); wait for it to finish, "
+                "or choose another --out"
+            ) from None
+        self._lock = lock
+        self.recover()
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self.lock_path.unlink(missing_ok=True)
+            self._lock.release()
+            self._lock = None
+
+    def recover(self) -> None:
+        """Finish or undo a replacement that a killed process left halfway (see ``commit``)."""
+        if not self.backup.is_dir():
+            return
+        if not self.out.exists():
+            os.rename(self.backup, self.out)  # killed between the two renames: the old run comes back
+        else:
+            self._carry_foreign()
+
+    def create(self, *, fresh: bool = True) -> Path:
+        """Make the staging folder; ``fresh`` empties an existing one."""
         if fresh and self.path.is_dir():
             shutil.rmtree(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
@@ -50,25 +95,49 @@ class Staging:
         return self.path / "checkpoint.pt"
 
     def commit(self) -> None:
-        """Move every staged file into ``out`` (each ``os.replace`` is atomic), drop stale ones, remove staging."""
-        self.out.mkdir(exist_ok=True)
-        staged = {p.name for p in self.path.iterdir()}
-        for name in STALE:
-            if name not in staged:
-                (self.out / name).unlink(missing_ok=True)
-        for name in sorted(staged, key=lambda n: n == "metrics.json"):  # metrics.json last: it marks completion
-            os.replace(self.path / name, self.out / name)
-        self.path.rmdir()
+        """Put the staged run in place of ``out``, all or nothing.
+
+        The old ``out`` is renamed aside (``.NAME.replaced``), the staging folder renamed to ``out``
+        (each rename is atomic), files in the old folder that no run writes (notes, say) are moved
+        into the new one, and only then is the old run removed. If the second rename fails, the old
+        run is renamed back. Outputs of the old run that the new checkpoint invalidates (STALE,
+        ``evaluation*.json``) go with the old run.
+        """
+        if self.backup.exists():
+            raise FileExistsError(errno.EEXIST, "a replacement left halfway is in the way", str(self.backup))
+        replacing = self.out.exists()
+        if replacing:
+            os.rename(self.out, self.backup)
+        try:
+            os.rename(self.path, self.out)
+        except BaseException:
+            if replacing:
+                os.rename(self.backup, self.out)
+            raise
+        _fsync_dir(self.out.parent)
+        if replacing:
+            self._carry_foreign()
+
+    def _carry_foreign(self) -> None:
+        for entry in list(self.backup.iterdir()):
+            if not is_run_file(entry.name) and not (self.out / entry.name).exists():
+                os.rename(entry, self.out / entry.name)
+        shutil.rmtree(self.backup)
 
     def abort(self) -> None:
-        """Remove the staging folder and the parents ``create`` made."""
+        """Remove the staging folder, the lock and the parents ``lock`` made."""
         shutil.rmtree(self.path, ignore_errors=True)
-        for parent in reversed(getattr(self, "_made", [])):
-            if parent != self.path:
-                try:
-                    parent.rmdir()
-                except OSError:
-                    break
+        self.release()
+        for parent in reversed(self._made):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+
+
+def is_run_file(name: str) -> bool:
+    """A file ``train`` or ``evaluate`` writes (and a new checkpoint replaces or invalidates)."""
+    return name in OUTPUTS or name in STALE or (name.startswith("evaluation") and name.endswith(".json"))
 
 
 def write_json(path: Path, obj: Any) -> None:

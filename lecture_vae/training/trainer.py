@@ -31,8 +31,11 @@ from .guards import (
     adam_kwargs,
     as_data,
     check_number,
+    check_seed,
     diverged_message,
     lr_factor,
+    model_device,
+    resolve_device,
     total_norm,
     warn_if_settings_differ,
     what_diverged,
@@ -113,8 +116,10 @@ def fit(
     check_number("lr", lr, positive=True)
     check_number("beta", beta)
     check_number("kl_warmup", kl_warmup)
+    check_seed(seed)
     factor = lr_factor(lr_schedule, epochs)
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model_device("model", model)
+    device = resolve_device(device, model)
     model.to(device)
     x, dynamic = as_data("train", train, model, device)
     x_val = as_data("val", val, model, device) if val is not None else None
@@ -131,7 +136,7 @@ def fit(
         if ck.generator_state is not None:
             g.set_state(ck.generator_state)
     if optimizer_state is not None:
-        optimizer.load_state_dict(optimizer_state)
+        _load_optimizer_state(optimizer, optimizer_state)
     n, steps = x.shape[0], math.ceil(x.shape[0] / batch_size)
     warmup_steps = kl_warmup * steps
     fit_args = {"batch_size": batch_size, "lr": lr, "beta": beta, "kl_warmup": kl_warmup, "seed": seed}
@@ -153,7 +158,7 @@ def fit(
             lr_epoch = lr * factor(epoch)
             for group in optimizer.param_groups:
                 group["lr"] = lr_epoch
-            diverged = functools.partial(_diverged, epoch, steps, lr_epoch, checkpoint, history)
+            diverged = functools.partial(_diverged, epoch, steps, lr_epoch, beta, checkpoint, history)
             with value_checks(False):  # data checked once above; loss and gradients at every step
                 rec_sum, kl_sum, beta_t = _train_epoch(
                     model, optimizer, params, x, epoch, batch_size, dynamic, g, n_samples, beta_at, diverged, bar
@@ -179,9 +184,22 @@ def fit(
 
 
 def _diverged(
-    epoch: int, steps: int, lr: float, checkpoint: PathLike | None, history: History, step: int, what: str
+    epoch: int, steps: int, lr: float, beta: float, checkpoint: PathLike | None, history: History, step: int, what: str
 ) -> TrainingDiverged:
-    return TrainingDiverged(diverged_message(epoch, step, steps, what, lr, checkpoint, history))
+    return TrainingDiverged(diverged_message(epoch, step, steps, what, lr, checkpoint, history, beta))
+
+
+def _load_optimizer_state(optimizer: torch.optim.Optimizer, state: object) -> None:
+    """``optimizer.load_state_dict`` with one clear error for a state of another optimizer or model."""
+    expected = "an Adam state_dict of this model's parameters (e.g. Checkpoint.optimizer_state)"
+    if not isinstance(state, dict) or not {"state", "param_groups"} <= set(state):
+        keys = sorted(map(str, state)) if isinstance(state, dict) else None
+        got = f"a dict with keys {keys}" if keys is not None else type(state).__name__
+        raise ValueError(f"optimizer_state must be {expected}, got {got}")
+    try:
+        optimizer.load_state_dict(state)
+    except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as err:
+        raise ValueError(f"optimizer_state must be {expected}; loading it failed: {err}") from None
 
 
 def _train_epoch(
@@ -239,7 +257,10 @@ def evaluate(
 
     This is the estimator ``fit`` reports as ``val_*`` (analytic KL, S7). ``data (N, D)``.
     """
-    device = next(model.parameters()).device
+    check_positive_int("n_samples", n_samples)
+    check_positive_int("batch_size", batch_size)
+    check_seed(seed)
+    device = model_device("model", model)
     return _evaluate(
         model, *as_data("data", data, model, device), n_samples=n_samples, seed=seed, batch_size=batch_size
     )
