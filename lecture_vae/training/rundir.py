@@ -1,9 +1,10 @@
 """The run directory of ``python -m lecture_vae train``: staged writes, JSON and the run's figures.
 
 A run writes into a staging folder ``.NAME.partial`` next to ``RUN_DIR`` and moves its files into
-``RUN_DIR`` only when everything succeeded, so a failed run leaves no partial output and never
-touches the files of an earlier good run. A run that is interrupted keeps the staging folder's last
-checkpoint, which ``train --resume`` picks up.
+``RUN_DIR`` only when everything succeeded, all or nothing (``Staging.commit``), so a failed run leaves
+no partial output and never touches the files of an earlier good run. A run that fails or is
+interrupted after its first epoch keeps the staging folder and its last checkpoint, which
+``train --resume`` picks up. A lock file ``.NAME.lock`` keeps a second ``train`` of the same folder out.
 """
 
 from __future__ import annotations
@@ -76,13 +77,21 @@ class Staging:
             self._lock = None
 
     def recover(self) -> None:
-        """Finish or undo a replacement that a killed process left halfway (see ``commit``)."""
+        """Finish or undo a ``commit`` that a killed process left halfway (``.NAME.replaced`` still exists).
+
+        While the backup exists, every run file in ``out`` came from the staging folder: if that folder is
+        still there, they go back to it and the old run's files return; otherwise the commit had finished.
+        """
         if not self.backup.is_dir():
             return
-        if not self.out.exists():
-            os.rename(self.backup, self.out)  # killed between the two renames: the old run comes back
-        else:
-            self._carry_foreign()
+        if self.path.is_dir():
+            for entry in self.out.iterdir() if self.out.is_dir() else ():
+                if is_run_file(entry.name) and not (self.path / entry.name).exists():
+                    os.rename(entry, self.path / entry.name)
+            self.out.mkdir(exist_ok=True)
+            for entry in self.backup.iterdir():
+                os.rename(entry, self.out / entry.name)
+        shutil.rmtree(self.backup)
 
     def create(self, *, fresh: bool = True) -> Path:
         """Make the staging folder; ``fresh`` empties an existing one."""
@@ -95,33 +104,33 @@ class Staging:
         return self.path / "checkpoint.pt"
 
     def commit(self) -> None:
-        """Put the staged run in place of ``out``, all or nothing.
+        """Put the staged run in place of the run in ``out``, all or nothing.
 
-        The old ``out`` is renamed aside (``.NAME.replaced``), the staging folder renamed to ``out``
-        (each rename is atomic), files in the old folder that no run writes (notes, say) are moved
-        into the new one, and only then is the old run removed. If the second rename fails, the old
-        run is renamed back. Outputs of the old run that the new checkpoint invalidates (STALE,
-        ``evaluation*.json``) go with the old run.
+        The old run's files (OUTPUTS, STALE, ``evaluation*.json``: a new checkpoint invalidates them all)
+        are renamed aside into ``.NAME.replaced``, then the staged files are renamed into ``out``
+        (``metrics.json`` last: it marks a complete run), and only then is the old run removed. If a
+        rename fails, the moves are undone in reverse order: the old run is back as it was, the new one
+        is back in the staging folder. Files no run writes (notes, say) are never touched.
         """
         if self.backup.exists():
             raise FileExistsError(errno.EEXIST, "a replacement left halfway is in the way", str(self.backup))
-        replacing = self.out.exists()
-        if replacing:
-            os.rename(self.out, self.backup)
+        self.out.mkdir(exist_ok=True)
+        old = sorted(p.name for p in self.out.iterdir() if is_run_file(p.name))
+        new = sorted((p.name for p in self.path.iterdir() if is_run_file(p.name)), key=lambda n: n == "metrics.json")
+        self.backup.mkdir()
+        moves = [(self.out / n, self.backup / n) for n in old] + [(self.path / n, self.out / n) for n in new]
+        done: list[tuple[Path, Path]] = []
         try:
-            os.rename(self.path, self.out)
+            for src, dst in moves:
+                os.rename(src, dst)
+                done.append((src, dst))
         except BaseException:
-            if replacing:
-                os.rename(self.backup, self.out)
+            for src, dst in reversed(done):
+                os.rename(dst, src)
+            self.backup.rmdir()
             raise
-        _fsync_dir(self.out.parent)
-        if replacing:
-            self._carry_foreign()
-
-    def _carry_foreign(self) -> None:
-        for entry in list(self.backup.iterdir()):
-            if not is_run_file(entry.name) and not (self.out / entry.name).exists():
-                os.rename(entry, self.out / entry.name)
+        _fsync_dir(self.out)
+        shutil.rmtree(self.path)  # what is left: temporary files of killed writers
         shutil.rmtree(self.backup)
 
     def abort(self) -> None:

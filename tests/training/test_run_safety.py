@@ -201,13 +201,23 @@ def test_overwrite_that_fails_halfway_leaves_the_old_run_whole(finished, tmp_pat
     assert not list(tmp_path.glob(".run.*"))
 
 
-def test_a_replacement_cut_short_is_undone_by_the_next_run(finished, tmp_path, capsys):
-    out = _copy(finished, tmp_path / "run")
-    before = _files(out)
-    os.rename(out, tmp_path / ".run.replaced")  # killed between the two renames of a replacement
+def test_a_replacement_cut_short_is_undone_by_the_next_run(finished, tmp_path, monkeypatch, capsys):
+    out, stage, backup = tmp_path / "run", tmp_path / ".run.partial", tmp_path / ".run.replaced"
+    monkeypatch.setattr(trainer, "evaluate", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert cli.main(["train", "--out", str(out), *TINY, "--seed", "1"]) == 130  # a new run, staged
+    monkeypatch.undo()
+    capsys.readouterr()
+    new = _files(stage)
+    # the state of a commit killed halfway: the old run aside, one new file already in place
+    _copy(finished, backup)
+    out.mkdir()
+    os.rename(stage / "checkpoint.pt", out / "checkpoint.pt")
     assert cli.main(["train", "--out", str(out), *TINY]) == 1
-    assert "already holds a run" in _line(capsys.readouterr().err)
-    assert _files(out) == before and not (tmp_path / ".run.replaced").exists()
+    assert "interrupted run (2 epochs" in _line(capsys.readouterr().err)
+    assert _files(out) == _files(finished) and _files(stage) == new and not backup.exists()
+    torch.set_num_threads(1)
+    assert cli.main(["train", "--out", str(out), *RESUME]) == 0
+    assert json.loads((out / "metrics.json").read_text())["config"]["seed"] == 1
 
 
 # 6. two trainings of one folder
