@@ -1,8 +1,15 @@
 """Command line: ``python -m lecture_vae train ...`` and ``python -m lecture_vae evaluate RUN_DIR``.
 
 Also installed as the console script ``lecture-vae``. Exit status: 0 success, 1 an operational failure
-(missing data, unwritable folder, bad checkpoint, diverged training; one ``error:`` line on stderr),
-2 bad arguments, 130 interrupted. ``LECTURE_VAE_DEBUG=1`` shows the full traceback instead.
+(missing data, unwritable folder, bad checkpoint, diverged training, a run folder in use; one ``error:``
+line on stderr), 2 bad arguments, 130 interrupted. ``LECTURE_VAE_DEBUG=1`` shows the full traceback instead.
+
+Nothing a user made is lost: ``train`` works in ``.RUN_DIR.partial`` under the lock ``.RUN_DIR.lock``
+(a second ``train`` of the same folder stops at once), keeps that folder with its last checkpoint on any
+failure after the first epoch (``--resume`` continues it, or only finishes it when all epochs are done),
+refuses to start over an interrupted or finished run without ``--overwrite``, and replaces an old run all
+or nothing. ``evaluate`` prints its numbers first and keeps one file per setting,
+``evaluation-k{K}[-first{N}][-seed{S}].json``.
 """
 
 from __future__ import annotations
@@ -93,7 +100,10 @@ def build_parser(prog: str = "lecture-vae") -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue RUN_DIR's checkpoint up to --epochs")
     t.add_argument("--overwrite", action="store_true", help="replace an existing run in RUN_DIR")
     _common(t)
-    about = "Print the test ELBO and the importance-sampled log p(x) (nats) of RUN_DIR/checkpoint.pt."
+    about = (
+        "Print the test ELBO and the importance-sampled log p(x) (nats) of RUN_DIR/checkpoint.pt; "
+        "save them as RUN_DIR/evaluation-k{K}[-first{N}][-seed{S}].json (one file per setting)."
+    )
     e = sub.add_parser("evaluate", help="test ELBO and log p(x) of a run", description=about, allow_abbrev=False)
     e.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     e.add_argument("--k", type=POS_INT, default=1000, help="importance samples per image (default 1000)")

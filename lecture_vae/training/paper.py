@@ -18,8 +18,8 @@ The package ships the trained model as package data, ``lecture_vae/training/chec
     python -c "from lecture_vae.training import paper; paper.ship('runs/paper')"
     mkdir runs/paper16 && cp lecture_vae/training/checkpoints/mnist-paper.pt runs/paper16/checkpoint.pt
     python -m lecture_vae evaluate runs/paper16 --k 5000              # the shipped float16 weights
-    # then paper.record(paper.CHECKPOINT, "runs/paper", evaluation=<runs/paper16/evaluation.json>,
-    #                   evaluation_float32=<runs/paper/evaluation.json>)
+    # then paper.record(paper.CHECKPOINT, "runs/paper", evaluation=<runs/paper16/evaluation-k5000.json>,
+    #                   evaluation_float32=<runs/paper/evaluation-k5000.json>)
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def record(
 ) -> dict[str, Any]:
     """Write ``dest`` .json: the figures of the shipped checkpoint ``dest`` and how they were made.
 
-    ``evaluation`` is the ``evaluation.json`` of ``evaluate --k 5000`` on the shipped weights;
+    ``evaluation`` is the ``evaluation-k5000.json`` of ``evaluate --k 5000`` on the shipped weights;
     ``evaluation_float32`` the same for the float32 weights of ``run_dir`` (to show the rounding's effect);
     ``note`` free text on the conditions of the run (e.g. the machine's load).
     Returns the record.

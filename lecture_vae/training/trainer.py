@@ -100,9 +100,10 @@ def fit(
     n_samples : reparameterized draws z per example in the ELBO estimate (S8).
     checkpoint : a path; written atomically after every epoch that finished without NaN/Inf.
     resume : continue from ``checkpoint`` (model, optimizer, generator, history) if the file exists.
-    device : where to train; default the model's device. ``model`` is moved there.
+    seed : an int in [0, 2**63 - 1].
+    device : where to train (checked to exist); default the model's device. ``model`` is moved there.
     lr_schedule : None/"constant", "cosine" (lr * (1 + cos(pi * epoch / epochs)) / 2) or a function
-        epoch -> factor multiplying ``lr``; set once per epoch.
+        epoch -> factor multiplying ``lr`` (finite, >= 0); set once per epoch.
     optimizer_state : an Adam ``state_dict`` to start from (e.g. ``Checkpoint.optimizer_state``).
     callback : called as ``callback(epoch, model, history)`` after each epoch (``epoch`` counts from 1) and
         its checkpoint, e.g. to score the test set every few epochs; its time is not in ``history.seconds``.
