@@ -188,13 +188,18 @@ def _train(args: argparse.Namespace) -> int:
     try:
         return _train_locked(args, stage)
     except KeyboardInterrupt:
-        if stage.checkpoint().is_file():
+        if _worth_keeping(stage):
             raise _Interrupted(f"interrupted; the run so far is kept: continue it with --out {out} --resume") from None
         stage.abort()
         raise
     except BaseException as err:
-        if not stage.checkpoint().is_file():
+        if not _worth_keeping(stage):
+            staged = str(stage.checkpoint())
             stage.abort()  # nothing of the run to keep
+            if isinstance(err, CLIError | OSError | ValueError | RuntimeError) and staged in str(err):
+                # the staged file was a copy of RUN_DIR's own checkpoint: name the one that is still there
+                text = " ".join(str(err).split()).replace(staged, str(out / "checkpoint.pt"))
+                raise CLIError(text) from err
             raise
         if isinstance(err, CLIError):
             raise
@@ -204,6 +209,14 @@ def _train(args: argparse.Namespace) -> int:
         raise CLIError(f"{text} The run so far is kept in {stage.path}: continue it with --out {out} --resume") from err
     finally:
         stage.release()
+
+
+def _worth_keeping(stage: Any) -> bool:
+    """The staging folder holds a checkpoint, other than an unchanged copy of RUN_DIR's own."""
+    import filecmp
+
+    staged, own = stage.checkpoint(), stage.out / "checkpoint.pt"
+    return staged.is_file() and not (own.is_file() and filecmp.cmp(staged, own, shallow=False))
 
 
 def _train_locked(args: argparse.Namespace, stage: Any) -> int:
@@ -236,9 +249,13 @@ def _train_locked(args: argparse.Namespace, stage: Any) -> int:
     ck = load_checkpoint(resume_from) if args.resume else None
     config = _config(args, config_from_checkpoint(ck) if ck is not None else None)
     start = ck.epoch if ck is not None else 0
-    if start > config["epochs"] or (start == config["epochs"] and not (args.resume and staged)):
-        what = "the interrupted run" if staged else "the run"
-        raise CLIError(f"{what} already has {start} epochs; pass --epochs > {start} to continue it")
+    if staged and start > config["epochs"]:
+        raise CLIError(
+            f"the interrupted run already has {start} epochs, more than --epochs {config['epochs']}; pass "
+            f"--epochs {start} to finish it, or more to continue it"
+        )
+    if start >= config["epochs"] and not staged:
+        raise CLIError(f"the run already has {start} epochs; pass --epochs > {start} to continue it")
     device = pick_device(args.device)
     binarize = None if config["binarize"] == "none" else config["binarize"]
     # dynamic binarization trains on fresh draws; the test set is one fixed draw, the same `evaluate` scores
@@ -301,10 +318,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     from ..bounds import log_marginal_estimate
     from ..utils import pick_device
     from .checkpoint import load_checkpoint
-    from .rundir import config_from_checkpoint, environment, write_json
+    from .rundir import Staging, config_from_checkpoint, environment, write_json
     from .trainer import evaluate
 
     device = pick_device(args.device)
+    stage = Staging(args.run_dir)
+    if not (args.run_dir / "checkpoint.pt").exists() and stage.checkpoint().is_file():
+        raise CLIError(
+            f"{args.run_dir} holds no finished run, but an interrupted one is kept in {stage.path}: finish it with "
+            f"train --out {args.run_dir} --resume"
+        )
     ck = load_checkpoint(args.run_dir / "checkpoint.pt", map_location=device)
     config = config_from_checkpoint(ck)
     # a dynamically binarized run is scored on one fixed Bernoulli draw, so ELBO and log p(x) see the same x

@@ -97,15 +97,40 @@ def test_a_failure_after_the_first_epoch_keeps_the_staged_checkpoint(tmp_path, m
     assert load_checkpoint(stage / "checkpoint.pt").epoch == 2
 
 
-def test_a_resumed_run_that_diverges_names_a_checkpoint_that_exists(finished, tmp_path, capsys):
+def test_a_resumed_run_that_diverges_names_a_checkpoint_that_exists(finished, tmp_path, monkeypatch, capsys):
     out = _copy(finished, tmp_path / "run")
     before = _files(out)
+    real_fit = trainer.fit
+
+    def blow_up_in_epoch_4(*args, **kwargs):  # a learning rate that explodes after one resumed epoch
+        return real_fit(*args, **{**kwargs, "lr_schedule": lambda e: 1.0 if e < 3 else 1e12})
+
+    monkeypatch.setattr(trainer, "fit", blow_up_in_epoch_4)
+    assert cli.main(["train", "--out", str(out), *RESUME, "--epochs", "5"]) == 1
+    line = _line(capsys.readouterr().err)
+    named = re.search(r"\(epoch 3\) is in (\S+?);", line)
+    assert "diverged at epoch 4" in line and named and "--resume" in line, line
+    assert load_checkpoint(named.group(1)).epoch == 3  # the file the message points at is there
+    assert _files(out) == before
+    # diverging before its first new epoch, it names RUN_DIR's own checkpoint (the staged copy is gone)
+    monkeypatch.undo()
+    (tmp_path / ".run.partial" / "checkpoint.pt").unlink()
     assert cli.main(["train", "--out", str(out), *RESUME, "--epochs", "4", "--lr", "1e8"]) == 1
     line = _line(capsys.readouterr().err)
-    named = re.search(r"\(epoch 2\) is in (\S+?);", line)
-    assert "diverged at epoch 3" in line and named, line
-    assert load_checkpoint(named.group(1)).epoch == 2  # the file the message points at is there
+    assert f"(epoch 2) is in {out / 'checkpoint.pt'};" in line and "diverged at epoch 3" in line, line
     assert _files(out) == before
+
+
+def test_a_resume_that_fails_before_its_first_epoch_leaves_nothing_behind(finished, tmp_path, monkeypatch, capsys):
+    out = _copy(finished, tmp_path / "run")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(trainer, "fit", broken)
+    assert cli.main(["train", "--out", str(out), *RESUME, "--epochs", "3"]) == 1
+    assert "--resume" not in _line(capsys.readouterr().err)  # nothing new to continue
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 # 2. an interrupted run is not thrown away by a plain re-run
@@ -128,6 +153,11 @@ def test_rerun_over_an_interrupted_run_refuses_unless_overwrite(tmp_path, monkey
     line = _line(capsys.readouterr().err)
     assert "interrupted run (1 epochs" in line and "--resume" in line and "--overwrite" in line
     assert (stage / "checkpoint.pt").read_bytes() == staged
+    assert cli.main(["evaluate", str(out)]) == 1  # no finished run yet: say where the interrupted one is
+    assert "finish it with train --out" in _line(capsys.readouterr().err)
+    assert cli.main(["train", "--out", str(out), *RESUME, "--epochs", "1"]) == 0  # 1 epoch done: only finishes it
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 1
+    capsys.readouterr()
     assert cli.main(["train", "--out", str(out), *TINY, "--overwrite"]) == 0
     assert json.loads((out / "metrics.json").read_text())["resumed_from_epoch"] == 0
 
