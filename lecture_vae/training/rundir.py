@@ -68,7 +68,11 @@ class Staging:
                 "or choose another --out"
             ) from None
         self._lock = lock
-        self.recover()
+        try:
+            self.recover()
+        except BaseException:
+            self.release()
+            raise
 
     def release(self) -> None:
         if self._lock is not None:
