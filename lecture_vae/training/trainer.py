@@ -152,6 +152,8 @@ def fit(
     def beta_at(t: int) -> float:  # t = global step, 1-based
         return beta * min(1.0, t / warmup_steps) if warmup_steps else beta
 
+    _diverged = functools.partial(_diverged_at, beta=beta)  # the diagnosis names a huge beta as the cause
+
     bar = tqdm(total=epochs, initial=start, disable=not progress, desc="fit", unit="epoch", leave=True)
     try:
         for epoch in range(start, epochs):
@@ -159,7 +161,7 @@ def fit(
             lr_epoch = lr * factor(epoch)
             for group in optimizer.param_groups:
                 group["lr"] = lr_epoch
-            diverged = functools.partial(_diverged, epoch, steps, lr_epoch, beta, checkpoint, history)
+            diverged = functools.partial(_diverged, epoch, steps, lr_epoch, checkpoint, history)
             with value_checks(False):  # data checked once above; loss and gradients at every step
                 rec_sum, kl_sum, beta_t = _train_epoch(
                     model, optimizer, params, x, epoch, batch_size, dynamic, g, n_samples, beta_at, diverged, bar
@@ -184,8 +186,16 @@ def fit(
     return history
 
 
-def _diverged(
-    epoch: int, steps: int, lr: float, beta: float, checkpoint: PathLike | None, history: History, step: int, what: str
+def _diverged_at(
+    epoch: int,
+    steps: int,
+    lr: float,
+    checkpoint: PathLike | None,
+    history: History,
+    step: int,
+    what: str,
+    *,
+    beta: float,
 ) -> TrainingDiverged:
     return TrainingDiverged(diverged_message(epoch, step, steps, what, lr, checkpoint, history, beta))
 
