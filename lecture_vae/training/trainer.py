@@ -32,8 +32,11 @@ from .guards import (
     adam_kwargs,
     as_data,
     check_number,
+    check_seed,
     diverged_message,
     lr_factor,
+    model_device,
+    resolve_device,
     total_norm,
     warn_if_settings_differ,
     what_diverged,
@@ -102,9 +105,10 @@ def fit(
     n_samples : reparameterized draws z per example in the ELBO estimate (S8).
     checkpoint : a path; written atomically after every epoch that finished without NaN/Inf.
     resume : continue from ``checkpoint`` (model, optimizer, generator, history) if the file exists.
-    device : where to train; default the model's device. ``model`` is moved there.
+    seed : an int in [0, 2**63 - 1].
+    device : where to train (checked to exist); default the model's device. ``model`` is moved there.
     lr_schedule : None/"constant", "cosine" (lr * (1 + cos(pi * epoch / epochs)) / 2) or a function
-        epoch -> factor multiplying ``lr``; set once per epoch.
+        epoch -> factor multiplying ``lr`` (finite, >= 0); set once per epoch.
     optimizer_state : an Adam ``state_dict`` to start from (e.g. ``Checkpoint.optimizer_state``).
     callback : called as ``callback(epoch, model, history)`` after each epoch (``epoch`` counts from 1) and
         its checkpoint, e.g. to score the test set every few epochs; its time is not in ``history.seconds``.
@@ -123,8 +127,10 @@ def fit(
         raise ValueError(
             f"free_bits needs a diagonal posterior (KL per dimension), got posterior={model.config.posterior!r}"
         )
+    check_seed(seed)
     factor = lr_factor(lr_schedule, epochs)
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model_device("model", model)
+    device = resolve_device(device, model)
     model.to(device)
     x, dynamic = as_data("train", train, model, device)
     x_val = as_data("val", val, model, device) if val is not None else None
@@ -143,7 +149,7 @@ def fit(
         if ck.generator_state is not None:
             g.set_state(ck.generator_state)
     if optimizer_state is not None:
-        optimizer.load_state_dict(optimizer_state)
+        _load_optimizer_state(optimizer, optimizer_state)
     n, steps = x.shape[0], math.ceil(x.shape[0] / batch_size)
     warmup_steps = kl_warmup * steps
     fit_args = {"batch_size": batch_size, "lr": lr, "beta": beta, "kl_warmup": kl_warmup, "seed": seed}
@@ -158,6 +164,8 @@ def fit(
 
     def beta_at(t: int) -> float:  # t = global step, 1-based
         return beta * min(1.0, t / warmup_steps) if warmup_steps else beta
+
+    _diverged = functools.partial(_diverged_at, beta=beta)  # the diagnosis names a huge beta as the cause
 
     bar = tqdm(total=epochs, initial=start, disable=not progress, desc="fit", unit="epoch", leave=True)
     try:
@@ -190,10 +198,31 @@ def fit(
     return history
 
 
-def _diverged(
-    epoch: int, steps: int, lr: float, checkpoint: PathLike | None, history: History, step: int, what: str
+def _diverged_at(
+    epoch: int,
+    steps: int,
+    lr: float,
+    checkpoint: PathLike | None,
+    history: History,
+    step: int,
+    what: str,
+    *,
+    beta: float,
 ) -> TrainingDiverged:
-    return TrainingDiverged(diverged_message(epoch, step, steps, what, lr, checkpoint, history))
+    return TrainingDiverged(diverged_message(epoch, step, steps, what, lr, checkpoint, history, beta))
+
+
+def _load_optimizer_state(optimizer: torch.optim.Optimizer, state: object) -> None:
+    """``optimizer.load_state_dict`` with one clear error for a state of another optimizer or model."""
+    expected = "an Adam state_dict of this model's parameters (e.g. Checkpoint.optimizer_state)"
+    if not isinstance(state, dict) or not {"state", "param_groups"} <= set(state):
+        keys = sorted(map(str, state)) if isinstance(state, dict) else None
+        got = f"a dict with keys {keys}" if keys is not None else type(state).__name__
+        raise ValueError(f"optimizer_state must be {expected}, got {got}")
+    try:
+        optimizer.load_state_dict(state)
+    except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as err:
+        raise ValueError(f"optimizer_state must be {expected}; loading it failed: {err}") from None
 
 
 def _train_epoch(
@@ -254,7 +283,10 @@ def evaluate(
 
     This is the estimator ``fit`` reports as ``val_*`` (analytic KL, S7). ``data (N, D)``.
     """
-    device = next(model.parameters()).device
+    check_positive_int("n_samples", n_samples)
+    check_positive_int("batch_size", batch_size)
+    check_seed(seed)
+    device = model_device("model", model)
     return _evaluate(
         model, *as_data("data", data, model, device), n_samples=n_samples, seed=seed, batch_size=batch_size
     )
