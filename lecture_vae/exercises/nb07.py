@@ -48,7 +48,7 @@ def _loss_cases() -> list[tuple[Tensor, Tensor, Tensor, Tensor]]:
     return cases
 
 
-def check_negative_elbo_loss(student_fn: Callable[..., Tensor]) -> ExerciseResult:
+def check_negative_elbo_loss(student_fn: Callable[..., Tensor], *, quiet: bool = False) -> ExerciseResult:
     """``student_fn(x (B, D), x_logits (B, D), mu (B, L), logvar (B, L))`` -> scalar loss, as in ``fit``."""
     return check_function(
         "negative_elbo_loss",
@@ -58,6 +58,7 @@ def check_negative_elbo_loss(student_fn: Callable[..., Tensor]) -> ExerciseResul
         atol=1e-4,
         rtol=1e-5,
         describe=lambda c: f"x {tuple(c[0].shape)}, z_dim {c[2].shape[-1]}, {c[0].dtype}",
+        quiet=quiet,
     )
 
 

@@ -120,7 +120,7 @@ def test_latent_interpolation_rejects_common_bugs():
 # Build it yourself: MyVAE (exercise 1) and the training loop (exercise 3)
 
 
-class TwoHeadVAE(torch.nn.Module):  # a correct model in another style: plain layers, mu and logvar by slicing
+class SlicingVAE(torch.nn.Module):  # a correct model in another style: plain layers, mu and logvar by slicing
     def __init__(self, x_dim, z_dim, hidden):
         super().__init__()
         self.z_dim = z_dim
@@ -166,7 +166,7 @@ def test_reference_my_vae_is_the_package_vae_layer_for_layer():
 def test_my_vae_accepts_correct_models_and_leaves_the_global_rng_alone():
     state = torch.get_rng_state()
     assert nb07.check_my_vae(nb07.MyVAE)
-    assert nb07.check_my_vae(TwoHeadVAE)
+    assert nb07.check_my_vae(SlicingVAE)
     assert torch.equal(torch.get_rng_state(), state)
 
 
