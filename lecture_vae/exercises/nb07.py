@@ -266,7 +266,7 @@ def _loop_failure(student_fn: Callable[..., Any]) -> str | None:
     if all(torch.equal(p, q) for p, q in zip(trained.parameters(), start.parameters(), strict=True)):
         return "the model's weights did not change: train the model you are given, in place"
     after, target = _expected_loss(trained, x)[0], _expected_loss(reference, x)[0]
-    if after > target + 0.25 * (before - target):
+    if after > target + 0.5 * (before - target):  # correct loops with other draws land within ~0.5 nat of target
         return (
             f"after 15 epochs at lr=0.01 the loss is {after:.2f} nats per image, the reference loop reaches "
             f"{target:.2f} from the same start ({before:.2f}): on every batch call optimizer.zero_grad(), "
@@ -290,7 +290,7 @@ def check_training_loop(student_fn: Callable[..., Any], *, quiet: bool = False) 
 
     Any shuffling scheme passes (a ``DataLoader`` or slices of a ``randperm``): on a small problem the check
     runs the loop at lr = 0 (its mean loss must match the expected negative ELBO within 5 standard errors),
-    trains it for 15 epochs (it must reach 3/4 of the reference loop's gain) and repeats a short run
+    trains it for 15 epochs (it must reach half of the reference loop's gain) and repeats a short run
     (one seed, one run).
     """
     threads = torch.get_num_threads()
