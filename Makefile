@@ -5,8 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 # What `make lab`/`make test` install: the package (editable) with these extras, every version from
-# constraints.txt. EXTRAS=test is enough to run the notebooks and the tests without the website.
-EXTRAS ?= test,docs
+# constraints.txt: lab = JupyterLab, test = the test tools, docs = the website, dev = pip-tools (make lock).
+EXTRAS ?= lab,test,docs,dev
 # Opt-in for Linux: TORCH_INDEX=cpu takes PyTorch's CPU-only build from PyTorch's own index instead of
 # the CUDA build (several GB) that PyPI serves on Linux; another value is used as an index URL as is.
 TORCH_INDEX ?=

@@ -26,7 +26,7 @@ copyright = "the lecture_vae authors; code MIT, text and figures CC BY 4.0"
 version = release = lecture_vae.__version__
 
 extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.viewcode"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "generated/ways.md"]  # ways.md: part of index.md
 
 # Chapters: the stored outputs, never re-executed.
 nb_execution_mode = "off"
@@ -50,6 +50,7 @@ html_title = "Variational autoencoders, step by step"
 html_static_path = ["_static"]
 html_sourcelink_suffix = ""
 html_last_updated_fmt = None
+html_context = {"default_mode": "light"}
 html_theme_options = {
     "repository_url": _project.REPOSITORY_URL,
     "repository_branch": _project.BRANCH,
@@ -135,7 +136,8 @@ def _prepare() -> list[tuple[str, str]]:
         nb = json.loads(path.read_text(encoding="utf-8"))
         chapters.append((path.stem, _title(nb)))
         wanted.add(path.name)
-        _write_if_changed(out / path.name, json.dumps(_site_notebook(nb, path.name), indent=1, ensure_ascii=False) + "\n")
+        text = json.dumps(_site_notebook(nb, path.name), indent=1, ensure_ascii=False) + "\n"
+        _write_if_changed(out / path.name, text)
     for stale in out.glob("*.ipynb"):
         if stale.name not in wanted:
             stale.unlink()
@@ -144,7 +146,8 @@ def _prepare() -> list[tuple[str, str]]:
     if lecture.is_file():
         text = _rewrite_links(lecture.read_text(encoding="utf-8"), "LECTURE.md")
     else:
-        text = f"# The lecture\n\nThe lecture's steps S1..S8 are summarized in [LECTURE.md]({_project.source_url('LECTURE.md')}).\n"
+        url = _project.source_url("LECTURE.md")
+        text = f"# The lecture\n\nThe lecture's steps S1..S8 are summarized in [LECTURE.md]({url}).\n"
     _write_if_changed(DOCS / "generated" / "lecture.md", text)
 
     plans = _rewrite_links(_readme_plans(), "README.md")
@@ -177,10 +180,17 @@ def _rst_problems(text: str) -> list[str]:
     from docutils.core import publish_doctree
 
     stream = io.StringIO()
-    publish_doctree(text, settings_overrides={"warning_stream": stream, "report_level": 2, "halt_level": 5})
+    try:
+        publish_doctree(text, settings_overrides={"warning_stream": stream, "report_level": 2, "halt_level": 5})
+    except Exception:  # a Sphinx role needs Sphinx's environment: reStructuredText meant for Sphinx
+        return []
     sphinx_only = ("Unknown interpreted text role", "Unknown directive type", "No role entry", "No directive entry")
-    return [line for line in stream.getvalue().splitlines() if "(WARNING" in line or "(ERROR" in line
-            if not any(s in line for s in sphinx_only)]
+    return [
+        line
+        for line in stream.getvalue().splitlines()
+        if "(WARNING" in line or "(ERROR" in line
+        if not any(s in line for s in sphinx_only)
+    ]
 
 
 def _plain_when_not_rst(app, what, name, obj, options, lines) -> None:
@@ -190,6 +200,7 @@ def _plain_when_not_rst(app, what, name, obj, options, lines) -> None:
 
 
 def setup(app) -> None:
+    app.set_html_assets_policy("always")  # MathJax on every page: chapter titles in the sidebar hold maths
     app.connect("autodoc-process-docstring", _plain_when_not_rst, priority=900)
 
 

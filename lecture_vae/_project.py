@@ -18,8 +18,8 @@ INSTALL_REQUIREMENT = f"lecture_vae @ git+{REPOSITORY_URL}"  # what Colab and Bi
 
 def _notebook_path(notebook: str) -> str:
     name = PurePosixPath(notebook).name
-    if not name.endswith(".ipynb") or name != notebook.rsplit("/", 1)[-1]:
-        raise ValueError(f"notebook must be a notebook file name such as '01_generative_models.ipynb', got {notebook!r}")
+    if not name.endswith(".ipynb") or name != notebook:
+        raise ValueError(f"notebook must be a file name such as '01_generative_models.ipynb', got {notebook!r}")
     return f"notebooks/{name}"
 
 

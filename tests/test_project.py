@@ -19,7 +19,8 @@ def _name(req: str) -> str:
 
 def test_environment_yml_names_the_same_packages_as_pyproject():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip_names = {_name(r) for r in meta["dependencies"] + meta["optional-dependencies"]["test"]}
+    extras = [r for group in meta["optional-dependencies"].values() for r in group]
+    pip_names = {_name(r) for r in meta["dependencies"] + extras}
     conda, section = [], None
     for line in (ROOT / "environment.yml").read_text().splitlines():
         if re.match(r"^[a-z]+:", line):
