@@ -5,6 +5,7 @@ outside the repository, finds its shipped checkpoint and runs notebook 01's firs
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -123,19 +124,25 @@ def test_wheel_works_outside_the_repository(tmp_path: Path):
     """Build the wheel, install it with its dependencies (the lock's versions) into a fresh virtual
     environment, and from a folder outside the repository load the shipped checkpoint and run the
     first code cells of notebook 01."""
+    # pip must see only the new environment: no PYTHONPATH pointing into a source tree
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(wheels), str(ROOT)],
         check=True,
         cwd=tmp_path,
+        env=clean,
     )
     (wheel,) = wheels.glob("lecture_vae-*.whl")
     assert wheel.name.startswith(f"lecture_vae-{lecture_vae.__version__}-")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=clean)
     python = venv / "bin" / "python"
     subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "-c", ROOT / "constraints.txt", wheel], check=True, cwd=tmp_path
+        [python, "-m", "pip", "install", "--quiet", "-c", ROOT / "constraints.txt", wheel],
+        check=True,
+        cwd=tmp_path,
+        env=clean,
     )
     outside = tmp_path / "elsewhere"
     outside.mkdir()
