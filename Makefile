@@ -33,6 +33,7 @@ test: $(STAMP)  ## set up and run every test: ruff, unit tests, nbval over noteb
 	$(BIN)/python -m pytest
 
 execute: $(STAMP)  ## re-execute every notebook in a fresh kernel, then strip volatile metadata (outputs kept)
+	$(BIN)/python -m lecture_vae.classroom.notebooks setup-cell
 	$(BIN)/python -m lecture_vae.classroom.notebooks execute
 
 site: $(STAMP) $(MATHJAX)  ## build the course website from the stored notebooks into docs/_build/html
