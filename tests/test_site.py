@@ -25,8 +25,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
-
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 MATHJAX = ROOT / "docs" / "_static" / "mathjax" / "tex-mml-chtml.js"
@@ -128,6 +126,7 @@ def served(site: Path) -> Iterator[str]:
     server.shutdown()
 
 
+@pytest.mark.browser
 def test_pages_render_offline_in_chromium(served: str, site: Path):
     chromium = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
     if chromium is None:
