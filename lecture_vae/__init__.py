@@ -27,7 +27,16 @@ Nothing runs at import time, and ``import lecture_vae`` never imports matplotlib
 names below are the lecture's public API (``lv.elbo``, ``lv.VAE`` ...).
 """
 
-from .bounds import ELBOTerms, elbo, iwae_bound, log_importance_weights, log_marginal_estimate
+from ._checks import NonFiniteError
+from .bounds import (
+    ELBOTerms,
+    LikelihoodModel,
+    ModelLike,
+    elbo,
+    iwae_bound,
+    log_importance_weights,
+    log_marginal_estimate,
+)
 from .distributions import (
     DiagonalGaussian,
     FullGaussian,
@@ -63,7 +72,10 @@ __all__ = [
     "Encoder",
     "FullGaussian",
     "GradEstimate",
+    "LikelihoodModel",
     "LinearGaussian",
+    "ModelLike",
+    "NonFiniteError",
     "StandardNormal",
     "VAEConfig",
     "bernoulli_log_prob",

@@ -1,20 +1,39 @@
 """The evidence lower bound (S6, S7), the importance-weighted bound and log p(x) estimates.
 
-``model`` is anything with ``x_dim``, ``z_dim``, ``encode(x) -> q_z`` and
-``log_likelihood(x, z) -> log p_theta(x|z)`` under the prior p(z) = N(0, I): a ``VAE`` or a
+``model`` is a ``ModelLike``: anything with ``x_dim``, ``z_dim``, ``encode(x) -> q_z`` and
+``log_likelihood(x, z) -> log p_theta(x|z)`` under the prior p(z) = N(0, I), such as a ``VAE`` or a
 ``tractable.LinearGaussian``. Every result is per example, ``(B,)``; sum over pixels, no batch mean.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
 
-from ._checks import _describe, check_choice, check_generator, check_positive_int, check_tensor
+from ._checks import check, choice, data, generator_or_none, model_like, positive_int, posterior
 from .distributions import Posterior, standard_normal_log_prob
+
+KL_ESTIMATORS = ("analytic", "mc")
+
+
+@runtime_checkable
+class LikelihoodModel(Protocol):
+    """A decoder p_theta(x|z) with the prior p(z) = N(0, I): ``x (B, D)``, ``z (..., B, L)`` -> ``(..., B)``."""
+
+    x_dim: int  # D
+    z_dim: int  # L
+
+    def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class ModelLike(LikelihoodModel, Protocol):
+    """A model the bounds accept: a ``LikelihoodModel`` with an encoder ``encode(x) -> q_z`` (S5)."""
+
+    def encode(self, x: Tensor) -> Posterior: ...
 
 
 class ELBOTerms(NamedTuple):
@@ -25,39 +44,8 @@ class ELBOTerms(NamedTuple):
     elbo: Tensor  # reconstruction - kl
 
 
-def _check_model(model: Any, *, needs_encode: bool = True) -> None:
-    needed = ("x_dim", "z_dim", "log_likelihood", "encode") if needs_encode else ("x_dim", "z_dim", "log_likelihood")
-    missing = [a for a in needed if not hasattr(model, a)]
-    if missing:
-        raise TypeError(
-            f"model must be a VAE or a tractable model (with {', '.join(needed)}), got {_describe(model)} "
-            f"without {', '.join(missing)}"
-        )
-
-
-def _posterior(model: Any, x: Tensor, q_z: Posterior | None) -> Posterior:
-    _check_model(model, needs_encode=q_z is None)
-    check_tensor("x", x, min_dim=2, last=model.x_dim)
-    if q_z is None:
-        return model.encode(x)
-    if not all(hasattr(q_z, a) for a in ("mu", "rsample", "log_prob", "kl")):
-        raise TypeError(f"q_z must be a DiagonalGaussian, FullGaussian or StandardNormal, got {_describe(q_z)}")
-    mu = q_z.mu
-    try:  # q_z's batch must line up with x's (or broadcast against it), and its latent dim with the model's
-        torch.broadcast_shapes(mu.shape[:-1], x.shape[:-1])
-        ok = mu.shape[-1] == model.z_dim
-    except RuntimeError:
-        ok = False
-    if not ok:
-        raise ValueError(
-            f"q_z must have mu of shape {(*x.shape[:-1], model.z_dim)} to match x of shape {tuple(x.shape)} "
-            f"and z_dim={model.z_dim}, got mu of shape {tuple(mu.shape)}"
-        )
-    return q_z
-
-
 def elbo(
-    model: Any,
+    model: ModelLike,
     x: Tensor,
     *,
     n_samples: int = 1,
@@ -72,9 +60,8 @@ def elbo(
     ``q_z`` replaces the model's encoder, e.g. to evaluate an arbitrary q on a tractable model.
     Shapes: ``x (B, D)`` -> three ``(B,)`` tensors.
     """
-    check_positive_int("n_samples", n_samples)
-    check_choice("kl", kl, ("analytic", "mc"))
-    q_z = _posterior(model, x, q_z)
+    check(n_samples=positive_int(n_samples), kl=choice(kl, KL_ESTIMATORS), **_model_args(model, x, q_z, generator))
+    q_z = model.encode(x) if q_z is None else q_z
     z = q_z.rsample(n_samples, generator=generator)  # (S, B, L)
     reconstruction = model.log_likelihood(x, z).mean(0)
     if kl == "analytic":
@@ -85,17 +72,17 @@ def elbo(
 
 
 def log_importance_weights(
-    model: Any, x: Tensor, k: int, *, generator: torch.Generator | None = None, q_z: Posterior | None = None
+    model: ModelLike, x: Tensor, k: int, *, generator: torch.Generator | None = None, q_z: Posterior | None = None
 ) -> Tensor:
     """log w_k = log p_theta(x|z_k) + log p(z_k) - log q(z_k|x), z_k ~ q(z|x): ``(k, B)``."""
-    check_positive_int("k", k)
-    q_z = _posterior(model, x, q_z)
+    check(k=positive_int(k), **_model_args(model, x, q_z, generator))
+    q_z = model.encode(x) if q_z is None else q_z
     z = q_z.rsample(k, generator=generator)
     return model.log_likelihood(x, z) + standard_normal_log_prob(z) - q_z.log_prob(z)
 
 
 def iwae_bound(
-    model: Any, x: Tensor, k: int, *, generator: torch.Generator | None = None, q_z: Posterior | None = None
+    model: ModelLike, x: Tensor, k: int, *, generator: torch.Generator | None = None, q_z: Posterior | None = None
 ) -> Tensor:
     """IWAE_k(x) = E log (1/k) sum_k w_k (Burda et al. 2015): ELBO = IWAE_1 <= IWAE_k <= log p(x).
 
@@ -107,7 +94,7 @@ def iwae_bound(
 
 @torch.no_grad()
 def log_marginal_estimate(
-    model: Any,
+    model: ModelLike,
     x: Tensor,
     k: int = 1000,
     *,
@@ -120,12 +107,8 @@ def log_marginal_estimate(
     Memory stays bounded for any k and B: rows go ``batch_size`` at a time, and samples in chunks of
     at most ``max_elements / (batch_size * D)``, combined with a running log-sum-exp.
     """
-    check_positive_int("k", k)
-    check_positive_int("batch_size", batch_size)
-    check_positive_int("max_elements", max_elements)
-    check_generator(generator)
-    _check_model(model)
-    check_tensor("x", x, min_dim=2, last=model.x_dim)
+    check(k=positive_int(k), batch_size=positive_int(batch_size), max_elements=positive_int(max_elements),
+          **_model_args(model, x, None, generator))  # fmt: skip
     out = []
     for xb in x.split(batch_size):
         q_z = model.encode(xb)
@@ -136,3 +119,15 @@ def log_marginal_estimate(
             total = torch.logaddexp(total, torch.logsumexp(log_w, 0))
         out.append(total - math.log(k))
     return torch.cat(out)
+
+
+def _model_args(model: object, x: object, q_z: object, generator: object) -> dict[str, object]:
+    """The specs of the arguments every bound shares: a model (with an encoder unless q_z is given),
+    its data x (B, D), an optional q_z for x, and the generator."""
+    protocol = ModelLike if q_z is None else LikelihoodModel
+    return {
+        "model": model_like(model, protocol),
+        "x": data(x),
+        "q_z": posterior(q_z, optional=True),
+        "generator": generator_or_none(generator),
+    }

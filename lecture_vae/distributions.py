@@ -14,15 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import (
-    check_broadcast,
-    check_event_dims,
-    check_generator,
-    check_positive_int,
-    check_scale_tril,
-    check_tensor,
-    check_unit_interval,
-)
+from ._checks import check, cholesky, float_or_tensor, generator_or_none, positive_int, unit
 from .reparam import reparameterize, reparameterize_full
 
 LOG_2PI = math.log(2 * math.pi)
@@ -33,9 +25,7 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
 
     Shapes: ``(B, L), (B, L) -> (B,)``. Lecture S7; Kingma & Welling (2013), Appendix B.
     """
-    check_tensor("mu", mu)
-    check_tensor("logvar", logvar)
-    check_event_dims(("mu", "logvar"), mu, logvar)
+    check(mu=mu, logvar=logvar)
     # expm1 keeps exp(logvar) - 1 - logvar >= 0 and accurate when logvar ~ 0 (no cancellation)
     return 0.5 * (mu.pow(2) + torch.expm1(logvar) - logvar).sum(-1)
 
@@ -45,9 +35,7 @@ def gaussian_kl_full(mu: Tensor, scale_tril: Tensor) -> Tensor:
 
     Shapes: ``(B, L), (B, L, L) -> (B,)``. Lecture S7 with a full covariance.
     """
-    check_tensor("mu", mu)
-    check_scale_tril("scale_tril", scale_tril)
-    _check_mvn_shapes(mu, scale_tril)
+    check(mu=mu, scale_tril=cholesky(scale_tril))
     # tr Sigma - d - log det Sigma = sum_ij off-diagonal L_ij^2 + sum_i (L_ii^2 - 1 - log L_ii^2), the last
     # term as expm1(t) - t with t = log L_ii^2: no cancellation near the prior, so the result is >= 0
     off_diag = scale_tril.tril(-1).pow(2).sum((-2, -1))
@@ -56,13 +44,16 @@ def gaussian_kl_full(mu: Tensor, scale_tril: Tensor) -> Tensor:
 
 
 def diag_gaussian_log_prob(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
-    """log N(z; mu, diag exp(logvar)), summed over the last dim: ``(..., L) -> (...)``."""
-    check_tensor("z", z)
-    check_tensor("mu", mu)
-    check_tensor("logvar", logvar)
-    check_event_dims(("z", "mu", "logvar"), z, mu, logvar)
-    # ((z - mu) / sigma)^2, not (z - mu)^2 * exp(-logvar): exp(-logvar / 2) overflows only for logvar < -177
-    return -0.5 * (LOG_2PI + logvar + ((z - mu) * torch.exp(-0.5 * logvar)).pow(2)).sum(-1)
+    """log N(z; mu, diag exp(logvar)) = -1/2 sum(log 2pi + logvar + (z - mu)^2 / exp(logvar)) (S3, S7).
+
+    Summed over the last dim: ``(..., L) -> (...)``.
+    """
+    check(z=z, mu=mu, logvar=logvar)
+    diff = z - mu
+    # ((z - mu) / sigma)^2 as (z - mu) * exp(-logvar / 2): exp(-logvar) would overflow for logvar < -88 in float32;
+    # where z == mu the term is 0 for any sigma (0 * inf would be NaN once logvar < -177)
+    logvar_at = torch.where(diff == 0, torch.zeros_like(logvar), logvar)
+    return -0.5 * (LOG_2PI + logvar + (diff * torch.exp(-0.5 * logvar_at)).pow(2)).sum(-1)
 
 
 def gaussian_log_prob(x: Tensor, mean: Tensor, logvar: Tensor | float) -> Tensor:
@@ -71,24 +62,17 @@ def gaussian_log_prob(x: Tensor, mean: Tensor, logvar: Tensor | float) -> Tensor
     ``logvar`` may be a float or a tensor broadcasting against ``mean`` (e.g. one per pixel).
     Shapes: ``(..., D) -> (...)``.
     """
-    check_tensor("x", x)
-    check_tensor("mean", mean)
-    check_event_dims(("x", "mean"), x, mean)
-    if not isinstance(logvar, Tensor):
-        if isinstance(logvar, bool) or not isinstance(logvar, (int, float)):
-            raise TypeError(f"logvar must be a float or a tensor, got {type(logvar).__name__} {logvar!r}")
-        logvar = torch.full_like(mean, float(logvar))
-    check_tensor("logvar", logvar, min_dim=0)
-    return diag_gaussian_log_prob(x, mean, logvar.expand(check_broadcast(("mean", "logvar"), mean, logvar)))
+    check(x=x, mean=mean, logvar=float_or_tensor(logvar, like="mean"))
+    logvar = logvar if isinstance(logvar, Tensor) else torch.full_like(mean, float(logvar))
+    return diag_gaussian_log_prob(x, mean, logvar.expand(torch.broadcast_shapes(mean.shape, logvar.shape)))
 
 
 def mvn_log_prob(z: Tensor, mu: Tensor, scale_tril: Tensor) -> Tensor:
-    """log N(z; mu, L L^T) with L = ``scale_tril``: ``(..., L)`` against ``(B, L), (B, L, L) -> (...)``."""
-    check_tensor("z", z)
-    check_tensor("mu", mu)
-    check_scale_tril("scale_tril", scale_tril)
-    _check_mvn_shapes(mu, scale_tril)
-    check_event_dims(("z", "mu"), z, mu)
+    """log N(z; mu, L L^T) = -1/2 (d log 2pi + |L^-1 (z - mu)|^2) - sum_i log L_ii, with L = ``scale_tril``.
+
+    Shapes: ``z (..., B, L)`` against ``mu (B, L)``, ``scale_tril (B, L, L)`` -> ``(..., B)``. Lecture S7, S8.
+    """
+    check(z=z, mu=mu, scale_tril=cholesky(scale_tril))
     diff = z - mu  # (..., B, L)
     tril = scale_tril.expand(*diff.shape[:-1], *scale_tril.shape[-2:])
     w = torch.linalg.solve_triangular(tril, diff.unsqueeze(-1), upper=False).squeeze(-1)
@@ -97,37 +81,25 @@ def mvn_log_prob(z: Tensor, mu: Tensor, scale_tril: Tensor) -> Tensor:
 
 
 def bernoulli_log_prob(x: Tensor, logits: Tensor) -> Tensor:
-    """log Bernoulli(x; sigmoid(logits)) summed over the data dim, computed from logits for stability.
+    """log Bernoulli(x; sigmoid(logits)) = sum x log sigmoid(logits) + (1 - x) log sigmoid(-logits) (S3, S5).
 
-    ``x`` in [0, 1] (binary, or grey levels as in the usual continuous relaxation).
-    Shapes: ``(..., D) -> (...)``.
+    Computed from logits for stability; ``x`` in [0, 1] (binary, or grey levels as in the usual
+    continuous relaxation). Shapes: ``(..., D) -> (...)``, summed over the data dim.
     """
-    check_tensor("x", x)
-    check_unit_interval("x", x)
-    check_tensor("logits", logits)
-    shape = check_event_dims(("x", "logits"), x, logits)
+    shape = check(x=unit(x), logits=logits)
     return -F.binary_cross_entropy_with_logits(logits.expand(shape), x.expand(shape), reduction="none").sum(-1)
 
 
 def standard_normal_log_prob(z: Tensor) -> Tensor:
-    """log p(z) for the prior p(z) = N(0, I): ``(..., L) -> (...)``."""
-    check_tensor("z", z)
+    """log p(z) = -1/2 (L log 2pi + |z|^2) for the prior p(z) = N(0, I): ``(..., L) -> (...)`` (S5)."""
+    check(z=z)
     return -0.5 * (z.shape[-1] * LOG_2PI + z.pow(2).sum(-1))
-
-
-def _check_mvn_shapes(mu: Tensor, scale_tril: Tensor) -> None:
-    if scale_tril.shape[-1] != mu.shape[-1] or scale_tril.shape[:-2] != mu.shape[:-1]:
-        raise ValueError(
-            f"scale_tril must have shape {(*mu.shape[:-1], mu.shape[-1], mu.shape[-1])} to match "
-            f"mu of shape {tuple(mu.shape)}, got {tuple(scale_tril.shape)}"
-        )
 
 
 # --- posterior objects: what an encoder returns as q_z ---------------------------------------
 
 
 def _randn(shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None) -> Tensor:
-    check_generator(generator)
     return torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
 
 
@@ -145,8 +117,7 @@ class DiagonalGaussian:
 
     def rsample(self, n: int | None = None, *, generator: torch.Generator | None = None) -> Tensor:
         """Reparameterized draw mu + sigma * eps (S8): ``(B, L)`` or ``(n, B, L)``."""
-        if n is not None:
-            check_positive_int("n", n)
+        check(n=positive_int(n, optional=True), generator=generator_or_none(generator))
         shape = tuple(self.mu.shape) if n is None else (n, *self.mu.shape)
         return reparameterize(self.mu, self.logvar, _randn(shape, self.mu, generator))
 
@@ -167,8 +138,7 @@ class FullGaussian:
 
     def rsample(self, n: int | None = None, *, generator: torch.Generator | None = None) -> Tensor:
         """Reparameterized draw mu + L eps (S8): ``(B, L)`` or ``(n, B, L)``."""
-        if n is not None:
-            check_positive_int("n", n)
+        check(n=positive_int(n, optional=True), generator=generator_or_none(generator))
         shape = tuple(self.mu.shape) if n is None else (n, *self.mu.shape)
         return reparameterize_full(self.mu, self.scale_tril, _randn(shape, self.mu, generator))
 
@@ -193,12 +163,10 @@ class StandardNormal:
         return torch.zeros(self.batch, self.dim, dtype=self.dtype, device=self.device)
 
     def __post_init__(self) -> None:
-        check_positive_int("batch", self.batch)
-        check_positive_int("dim", self.dim)
+        check(batch=positive_int(self.batch), dim=positive_int(self.dim))
 
     def rsample(self, n: int | None = None, *, generator: torch.Generator | None = None) -> Tensor:
-        if n is not None:
-            check_positive_int("n", n)
+        check(n=positive_int(n, optional=True), generator=generator_or_none(generator))
         shape = (self.batch, self.dim) if n is None else (n, self.batch, self.dim)
         return _randn(shape, self.mu, generator)
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import torch
 from torch import Tensor
 
-from ._checks import check_broadcast, check_positive_int, check_square, check_tensor
-from .bounds import iwae_bound
+from ._checks import check, check_positive_int, data, model_like, positive_int, posterior, scale_matrix, tensor
+from .bounds import ModelLike, iwae_bound
 from .distributions import DiagonalGaussian, Posterior, StandardNormal
 
 ACTIVE_THRESHOLD = 0.01  # Burda et al. (2015), Sec. 5.2: a unit is active if Cov_x(E_q[u]) > 0.01
@@ -32,9 +32,7 @@ def kl_per_dimension(mu: Tensor, logvar: Tensor) -> Tensor:
     Shapes: ``(B, L), (B, L) -> (B, L)``; summing the last dim gives ``gaussian_kl`` (S7).
     Only a diagonal q splits into per-dimension terms.
     """
-    check_tensor("mu", mu)
-    check_tensor("logvar", logvar)
-    shape = check_broadcast(("mu", "logvar"), mu, logvar)
+    shape = check(mu=mu, logvar=logvar)
     return (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).expand(shape)
 
 
@@ -43,7 +41,7 @@ def unit_activity(mu: Tensor) -> Tensor:
 
     Sample variance (divisor N - 1). A unit whose mean does not move with x carries no information about x.
     """
-    check_tensor("mu", mu, min_dim=2)
+    check(mu=tensor(mu, min_dim=2))
     if mu.dim() != 2 or mu.shape[0] < 2:
         raise ValueError(f"mu must have shape (N, L) with N >= 2 posterior means, got {tuple(mu.shape)}")
     return mu.var(0)
@@ -56,11 +54,18 @@ def active_units(mu: Tensor, threshold: float = ACTIVE_THRESHOLD) -> Tensor:
     return unit_activity(mu) > threshold
 
 
+class Encodes(Protocol):
+    """What ``encode_all`` needs: an encoder ``encode(x) -> q_z`` for data of dimension ``x_dim``."""
+
+    x_dim: int
+
+    def encode(self, x: Tensor) -> Posterior: ...
+
+
 @torch.no_grad()
-def encode_all(model: Any, x: Tensor, *, batch_size: int = 512) -> Posterior:
+def encode_all(model: Encodes, x: Tensor, *, batch_size: int = 512) -> Posterior:
     """q_phi(z|x) for every row of ``x (N, D)``, encoded ``batch_size`` rows at a time without gradients."""
-    check_positive_int("batch_size", batch_size)
-    check_tensor("x", x, min_dim=2, last=model.x_dim)
+    check(batch_size=positive_int(batch_size), model=model_like(model, Encodes), x=data(x))
     parts = [model.encode(xb) for xb in x.split(batch_size)]
     names = [f.name for f in dataclasses.fields(parts[0])]
     return type(parts[0])(**{n: torch.cat([getattr(p, n) for p in parts]) for n in names})
@@ -76,7 +81,7 @@ class PosteriorSummary(NamedTuple):
 
 
 def posterior_summary(
-    model: Any, x: Tensor, *, threshold: float = ACTIVE_THRESHOLD, batch_size: int = 512
+    model: ModelLike, x: Tensor, *, threshold: float = ACTIVE_THRESHOLD, batch_size: int = 512
 ) -> PosteriorSummary:
     """Per-dimension KL and activity of a diagonal-posterior model on the data ``x (N, D)``."""
     q_z = encode_all(model, x, batch_size=batch_size)
@@ -98,7 +103,7 @@ class BoundCurve(NamedTuple):
 
 @torch.no_grad()
 def iwae_curve(
-    model: Any,
+    model: ModelLike,
     x: Tensor,
     ks: Sequence[int],
     *,
@@ -116,9 +121,8 @@ def iwae_curve(
     ks = [check_positive_int("ks (each K)", k) for k in ks]
     if not ks:
         raise ValueError("ks must hold at least one K")
-    check_positive_int("n_repeats", n_repeats)
-    check_positive_int("max_elements", max_elements)
-    check_tensor("x", x, min_dim=2, last=model.x_dim)
+    check(n_repeats=positive_int(n_repeats), max_elements=positive_int(max_elements),
+          model=model_like(model, ModelLike), x=data(x), q_z=posterior(q_z, optional=True))  # fmt: skip
     q_z = model.encode(x) if q_z is None else q_z
     means, errors = [], []
     for k in ks:
@@ -151,9 +155,22 @@ def mean_field_gaussian(mean: Tensor, cov: Tensor) -> DiagonalGaussian:
     p's precision (Bishop 2006, Sec. 10.1.2): a diagonal q is too narrow when p is correlated.
     Shapes: ``mean (B, L)``, ``cov (B, L, L)`` or ``(L, L)`` -> ``DiagonalGaussian`` with ``(B, L)`` fields.
     """
-    check_tensor("mean", mean, min_dim=2)
-    check_square("cov", cov)
-    if cov.shape[-1] != mean.shape[-1]:
-        raise ValueError(f"cov must be ({mean.shape[-1]}, {mean.shape[-1]}) to match mean, got {tuple(cov.shape)}")
+    check(mean=tensor(mean, min_dim=2), cov=scale_matrix(cov, like="mean"))
     precision_diag = torch.linalg.inv(cov).diagonal(dim1=-2, dim2=-1)
     return DiagonalGaussian(mean, (-precision_diag.log()).expand_as(mean))
+
+
+@torch.no_grad()
+def latent_traversal(model: Any, z: Tensor, dim: int, values: Sequence[float] | Tensor) -> Tensor:
+    """Decoded means E[x | z with z_dim set to each of ``values``]: ``z (L,)`` -> ``(len(values), D)``.
+
+    Walking one latent coordinate with the others fixed shows what that dimension encodes; a collapsed
+    dimension (q(z_l|x) = p(z_l) for every x) leaves the decoded image unchanged.
+    """
+    if isinstance(dim, bool) or not isinstance(dim, int) or not 0 <= dim < model.z_dim:
+        raise ValueError(f"dim must be an int in [0, {model.z_dim}), got {dim!r}")
+    values = torch.as_tensor(values, dtype=z.dtype, device=z.device) if isinstance(z, Tensor) else values
+    check(z=tensor(z, ndim=1, last=model.z_dim, event=False), values=tensor(values, ndim=1, event=False))
+    zs = z.expand(values.numel(), -1).clone()  # (V, L)
+    zs[:, dim] = values
+    return model.decoder.mean(zs)

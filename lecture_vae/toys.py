@@ -19,7 +19,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ._checks import check_positive_int, check_tensor
+from ._checks import check, check_positive_int, check_tensor, positive_float, positive_int, tensor
 from .distributions import LOG_2PI, gaussian_log_prob, standard_normal_log_prob
 
 
@@ -89,12 +89,7 @@ def kde_log_prob(x: Tensor, data: Tensor, bandwidth: float) -> Tensor:
     ``x (M,)``, ``data (N,)``, bandwidth h > 0 -> ``(M,)``. A small h puts a spike on every data
     point: the average log-likelihood of the data themselves then grows without bound.
     """
-    check_tensor("x", x)
-    check_tensor("data", data)
-    if x.dim() != 1 or data.dim() != 1:
-        raise ValueError(f"x and data must be 1-D, shapes (M,) and (N,), got {tuple(x.shape)}, {tuple(data.shape)}")
-    if not isinstance(bandwidth, (int, float)) or not math.isfinite(bandwidth) or bandwidth <= 0:
-        raise ValueError(f"bandwidth must be a positive finite float, got {bandwidth!r}")
+    check(x=tensor(x, ndim=1, event=False), data=tensor(data, ndim=1, event=False), bandwidth=positive_float(bandwidth))
     diff = (x[:, None] - data[None, :]) / bandwidth  # (M, N)
     log_k = -0.5 * (LOG_2PI + diff.pow(2)) - math.log(bandwidth)
     return torch.logsumexp(log_k, 1) - math.log(data.shape[0])
@@ -129,10 +124,7 @@ class NonlinearGaussian:
     """
 
     def __init__(self, mean_fn: Callable[[Tensor], Tensor], z_dim: int, x_dim: int, sigma: float) -> None:
-        check_positive_int("z_dim", z_dim)
-        check_positive_int("x_dim", x_dim)
-        if not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma <= 0:
-            raise ValueError(f"sigma must be a positive finite float, got {sigma!r}")
+        check(z_dim=positive_int(z_dim), x_dim=positive_int(x_dim), sigma=positive_float(sigma))
         self.mean_fn, self.z_dim, self.x_dim, self.sigma = mean_fn, z_dim, x_dim, float(sigma)
 
     @classmethod
@@ -187,8 +179,7 @@ def moment_match(z: Tensor, log_prob: Tensor) -> Moments:
     equal-volume cells cancel on normalizing). Weights w_i = softmax(log_prob)_i;
     mean = sum_i w_i z_i, cov = sum_i w_i (z_i - mean)(z_i - mean)^T.
     """
-    check_tensor("z", z, min_dim=2)
-    check_tensor("log_prob", log_prob, finite=False)
+    check(z=tensor(z, min_dim=2, event=False), log_prob=tensor(log_prob, finite=False, event=False))
     if log_prob.shape != z.shape[:1]:
         raise ValueError(
             f"log_prob must have shape ({z.shape[0]},) to match z {tuple(z.shape)}, got {tuple(log_prob.shape)}"

@@ -10,13 +10,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
-from ._checks import _describe, check_callable, check_generator, check_positive_int, check_tensor
-from .bounds import ELBOTerms, _check_model, _posterior
+from ._checks import (
+    bias,
+    box,
+    check,
+    data,
+    describe,
+    float_dtype,
+    function,
+    generator_or_none,
+    model_like,
+    positive_float,
+    positive_int,
+    posterior,
+    tensor,
+)
+from .bounds import ELBOTerms, LikelihoodModel
 from .distributions import DiagonalGaussian, FullGaussian, gaussian_log_prob, mvn_log_prob, standard_normal_log_prob
 from .reparam import scale_from_cholesky
 
@@ -30,14 +44,7 @@ class LinearGaussian(nn.Module):
 
     def __init__(self, W: Tensor, b: Tensor, sigma: float) -> None:
         super().__init__()
-        check_tensor("W", W, min_dim=2)
-        if W.dim() != 2:
-            raise ValueError(f"W must have shape (D, L), got {tuple(W.shape)}")
-        check_tensor("b", b, last=W.shape[0])
-        if b.dim() != 1:
-            raise ValueError(f"b must have shape ({W.shape[0]},), got {tuple(b.shape)}")
-        if not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma <= 0:
-            raise ValueError(f"sigma must be a positive finite float, got {sigma!r}")
+        check(W=tensor(W, ndim=2, event=False), b=bias(b), sigma=positive_float(sigma))
         self.register_buffer("W", W)
         self.register_buffer("b", b)
         self.sigma = float(sigma)
@@ -54,22 +61,19 @@ class LinearGaussian(nn.Module):
         dtype: torch.dtype = torch.float64,
     ) -> LinearGaussian:
         """A model with ``W, b ~ N(0, 1)`` entries (float64 by default, for exact checks)."""
-        check_positive_int("x_dim", x_dim)
-        check_positive_int("z_dim", z_dim)
-        check_generator(generator)
-        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-            raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
+        check(x_dim=positive_int(x_dim), z_dim=positive_int(z_dim), generator=generator_or_none(generator),
+              dtype=float_dtype(dtype))  # fmt: skip
         W = torch.randn((x_dim, z_dim), generator=generator, dtype=dtype)
         return cls(W, torch.randn((x_dim,), generator=generator, dtype=dtype), sigma)
 
     def decode(self, z: Tensor) -> Tensor:
         """The decoder mean W z + b: ``(..., L) -> (..., D)``."""
-        check_tensor("z", z, last=self.z_dim)
+        check(z=tensor(z, last=self.z_dim))
         return z @ self.W.T + self.b
 
     def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
         """log p(x|z) = log N(x; W z + b, sigma^2 I): ``x (B, D)``, ``z (..., B, L)`` -> ``(..., B)``."""
-        check_tensor("x", x, last=self.x_dim)
+        check(x=tensor(x, last=self.x_dim))
         return gaussian_log_prob(x, self.decode(z), 2.0 * math.log(self.sigma))
 
     def log_joint(self, x: Tensor, z: Tensor) -> Tensor:
@@ -82,7 +86,7 @@ class LinearGaussian(nn.Module):
 
     def log_marginal(self, x: Tensor) -> Tensor:
         """Exact log p(x) = log N(x; b, W W^T + sigma^2 I): ``(B, D) -> (B,)``."""
-        check_tensor("x", x, min_dim=2, last=self.x_dim)
+        check(x=data(x, model=self))
         chol = scale_from_cholesky(self.marginal_cov())
         return mvn_log_prob(x, self.b.expand_as(x), chol.expand(*x.shape[:-1], -1, -1))
 
@@ -91,7 +95,7 @@ class LinearGaussian(nn.Module):
 
         Shapes: ``x (B, D)`` -> ``mean (B, L)``, ``cov (B, L, L)`` (the same matrix for every row).
         """
-        check_tensor("x", x, min_dim=2, last=self.x_dim)
+        check(x=data(x, model=self))
         eye = torch.eye(self.z_dim, dtype=self.W.dtype, device=self.W.device)
         cov = torch.linalg.inv(eye + self.W.T @ self.W / self.sigma**2)
         cov = 0.5 * (cov + cov.T)
@@ -113,10 +117,7 @@ class LinearGaussian(nn.Module):
 
         E_q log N(x; W z + b, sigma^2 I) = log N(x; W mu + b, sigma^2 I) - tr(W Sigma_q W^T) / (2 sigma^2).
         """
-        check_tensor("x", x, min_dim=2, last=self.x_dim)
-        if not isinstance(q_z, (DiagonalGaussian, FullGaussian)):
-            raise TypeError(f"q_z must be a DiagonalGaussian or FullGaussian, got {_describe(q_z)}")
-        _posterior(self, x, q_z)  # q_z's shape matches x and z_dim
+        check(x=data(x, model=self), q_z=posterior(q_z, model=self, types=(DiagonalGaussian, FullGaussian)))
         tril = q_z.scale_tril
         reconstruction = self.log_likelihood(x, q_z.mu) - (self.W @ tril).pow(2).sum((-2, -1)) / (2 * self.sigma**2)
         kl = q_z.kl()
@@ -125,8 +126,7 @@ class LinearGaussian(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         """x ~ p(x) by ancestral sampling z ~ p(z), x ~ p(x|z): ``(n, D)``."""
-        check_positive_int("n", n)
-        check_generator(generator)
+        check(n=positive_int(n), generator=generator_or_none(generator))
         z = torch.randn((n, self.z_dim), generator=generator, dtype=self.W.dtype, device=self.W.device)
         eps = torch.randn((n, self.x_dim), generator=generator, dtype=self.W.dtype, device=self.W.device)
         return self.decode(z) + self.sigma * eps
@@ -150,23 +150,7 @@ class GridPosterior(NamedTuple):
 
 def make_grid(lims: Sequence[Sequence[float]], n: int, *, dtype: torch.dtype = torch.float64) -> Grid:
     """Midpoints of ``n`` cells per dimension over the box ``lims = [(lo, hi), ...]`` (1 to 3 dims)."""
-    check_positive_int("n", n)
-    if (
-        not isinstance(lims, Sequence)
-        or not 1 <= len(lims) <= 3
-        or any(not hasattr(lh, "__len__") or len(lh) != 2 for lh in lims)
-    ):
-        raise ValueError(f"lims must be a list of 1 to 3 (lo, hi) pairs, one per latent dimension, got {lims!r}")
-    try:
-        finite = all(math.isfinite(float(v)) for lh in lims for v in lh)
-    except (TypeError, ValueError):
-        raise ValueError(f"lims must hold numbers, got {lims!r}") from None
-    if not finite:
-        raise ValueError(f"lims must be finite, got {lims!r}")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
-    if any(not lo < hi for lo, hi in lims):
-        raise ValueError(f"lims must have lo < hi in every pair, got {lims!r}")
+    check(n=positive_int(n), lims=box(lims), dtype=float_dtype(dtype))
     axes = [lo + (hi - lo) * (torch.arange(n, dtype=dtype) + 0.5) / n for lo, hi in lims]
     z = torch.cartesian_prod(*axes).reshape(-1, len(lims))
     log_cell = sum(math.log((hi - lo) / n) for lo, hi in lims)
@@ -174,15 +158,14 @@ def make_grid(lims: Sequence[Sequence[float]], n: int, *, dtype: torch.dtype = t
 
 
 def _grid_log_joint(log_joint: Callable[[Tensor], Tensor], grid: Grid, chunk: int) -> Tensor:
-    check_callable("log_joint", log_joint)
-    check_positive_int("chunk", chunk)
+    check(log_joint=function(log_joint), chunk=positive_int(chunk))
     out = []
     for zc in grid.z.split(chunk):
         lj = log_joint(zc)
         if not isinstance(lj, Tensor) or lj.dim() not in (1, 2) or lj.shape[0] != zc.shape[0]:
             raise ValueError(
                 f"log_joint must map z of shape {tuple(zc.shape)} to shape ({zc.shape[0]},) or ({zc.shape[0]}, B), "
-                f"got {_describe(lj)}"
+                f"got {describe(lj)}"
             )
         if bool(torch.isnan(lj).any()):
             raise ValueError(f"log_joint must not return NaN, got {int(torch.isnan(lj).sum())} NaN value(s)")
@@ -211,10 +194,9 @@ def grid_posterior(
     return GridPosterior(grid, lj - log_marginal, log_marginal)
 
 
-def log_joint_fn(model: Any, x: Tensor) -> Callable[[Tensor], Tensor]:
+def log_joint_fn(model: LikelihoodModel, x: Tensor) -> Callable[[Tensor], Tensor]:
     """z ``(N, L)`` -> log p(x|z) + log p(z) ``(N, B)`` for a model with ``log_likelihood`` and data ``x (B, D)``."""
-    _check_model(model, needs_encode=False)
-    check_tensor("x", x, min_dim=2, last=model.x_dim)
+    check(model=model_like(model, LikelihoodModel), x=data(x))
 
     def log_joint(z: Tensor) -> Tensor:
         z = z.to(x.dtype)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import numbers
 import random
 
 import torch
 
+SEED_RANGE = (0, 2**32 - 1)  # what NumPy accepts; torch takes up to 2**64 - 1
+
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy (if present) and torch; return a ``torch.Generator`` seeded the same."""
+    """Seed Python, NumPy (if present) and torch; return a ``torch.Generator`` seeded the same.
+
+    ``seed`` is an int in [0, 2**32 - 1], the range every one of the three generators accepts.
+    """
+    lo, hi = SEED_RANGE
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not lo <= seed <= hi:
+        raise ValueError(f"seed must be an int in [{lo}, {hi}] (2**32 - 1), got {type(seed).__name__} {seed!r}")
+    seed = int(seed)
     random.seed(seed)
     try:
         import numpy as np

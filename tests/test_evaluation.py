@@ -206,3 +206,33 @@ def test_mean_field_gaussian_is_exact_for_a_diagonal_posterior():
     var = torch.tensor([0.5, 2.0, 1.5], dtype=torch.float64)
     q = evaluation.mean_field_gaussian(torch.zeros(4, 3, dtype=torch.float64), torch.diag(var).expand(4, 3, 3))
     torch.testing.assert_close(q.logvar, var.log().expand(4, 3))
+
+
+def test_latent_traversal_decodes_each_point_and_ignores_unused_dimensions():
+    torch.manual_seed(0)
+    model = lv.VAE(6, 3, hidden=(5,))
+    z = torch.randn(3)
+    values = [-2.0, 0.0, 0.5, 3.0]
+    got = evaluation.latent_traversal(model, z, 1, values)
+    for row, v in zip(got, values, strict=True):  # oracle: decode the modified point by hand
+        point = z.clone()
+        point[1] = v
+        torch.testing.assert_close(row, torch.sigmoid(model.decode(point)).detach())
+    with torch.no_grad():
+        model.decoder.net[0].weight[:, 2] = 0.0  # the decoder no longer reads z_2: walking it changes nothing
+    flat = evaluation.latent_traversal(model, z, 2, values)
+    assert torch.equal(flat, flat[:1].expand_as(flat))
+    assert not torch.equal(got, got[:1].expand_as(got))
+
+
+@pytest.mark.parametrize(
+    ("z", "dim", "values", "match"),
+    [
+        (torch.zeros(2, 3), 0, [0.0], r"z must have exactly 1 dimensions"),
+        (torch.zeros(3), 3, [0.0], r"dim must be an int in \[0, 3\)"),
+        (torch.zeros(3), 0, [], "values must not be empty"),
+    ],
+)
+def test_latent_traversal_rejects_bad_input(z, dim, values, match):
+    with pytest.raises(ValueError, match=match):
+        evaluation.latent_traversal(lv.VAE(6, 3, hidden=(5,)), z, dim, values)

@@ -6,6 +6,7 @@ from sklearn.datasets import load_digits
 from torch import distributions as td
 
 import lecture_vae as lv
+from lecture_vae import toys
 
 
 @pytest.mark.parametrize("posterior", ["diagonal", "full"])
@@ -99,3 +100,48 @@ def test_vae_overfits_one_batch_of_digits(posterior):
         recon_mse = ((vae.reconstruct(x) - x) ** 2).sum(-1).mean()
     assert start < -40 and end > start + 15, (start, end)  # an untrained decoder gives ~ -64 log 2
     assert recon_mse < 0.6 * naive_mse  # better than predicting the mean digit
+
+
+@pytest.mark.parametrize("posterior", ["diagonal", "full"])
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+@pytest.mark.parametrize("n_samples", [1, 3])
+def test_elbo_unchecked_is_elbo_bit_for_bit(posterior, likelihood, n_samples):
+    """fit's hot path: the same draws and the same numbers (and gradients) as the checked elbo."""
+    torch.manual_seed(0)
+    vae = lv.VAE(12, 3, (8,), likelihood=likelihood, posterior=posterior)
+    x = torch.rand(5, 12)
+    a = lv.elbo(vae, x, n_samples=n_samples, generator=torch.Generator().manual_seed(1))
+    b = vae.elbo_unchecked(x, n_samples=n_samples, generator=torch.Generator().manual_seed(1))
+    for name, u, v in zip(a._fields, a, b, strict=True):
+        assert torch.equal(u, v), name
+    ga = torch.autograd.grad(a.elbo.sum(), list(vae.parameters()))
+    gb = torch.autograd.grad(b.elbo.sum(), list(vae.parameters()))
+    assert all(torch.equal(u, v) for u, v in zip(ga, gb, strict=True))
+
+
+def test_models_are_model_like():
+    """The bounds' model interface is a Protocol: what elbo, iwae_bound and log_marginal_estimate accept."""
+    assert isinstance(lv.VAE(4, 2), lv.ModelLike)
+    assert isinstance(lv.LinearGaussian.random(4, 2), lv.ModelLike)
+    assert not isinstance(toys.NonlinearGaussian.spiral(), lv.ModelLike)  # no encoder: needs q_z
+    assert isinstance(toys.NonlinearGaussian.spiral(), lv.LikelihoodModel)
+    assert not isinstance(torch.zeros(3), lv.LikelihoodModel)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_log_likelihood_broadcasts_grid_points_against_rows(likelihood):
+    """z (N, 1, L) on a grid against x (B, D) -> (N, B), each entry the log-density of one pair."""
+    torch.manual_seed(0)
+    vae = lv.VAE(6, 2, (5,), likelihood=likelihood).double()
+    x, z = torch.rand(3, 6, dtype=torch.float64).round(), torch.randn(4, 1, 2, dtype=torch.float64)
+    out = vae.log_likelihood(x, z)
+    assert out.shape == (4, 3)
+    for n in range(4):
+        for b in range(3):
+            logits = vae.decode(z[n])  # (1, D)
+            if likelihood == "bernoulli":
+                expected = td.Bernoulli(logits=logits[0]).log_prob(x[b]).sum()
+            else:
+                scale = vae.decoder.x_logvar.exp().sqrt()
+                expected = td.Normal(logits[0], scale).log_prob(x[b]).sum()
+            torch.testing.assert_close(out[n, b], expected)

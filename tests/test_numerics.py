@@ -401,3 +401,119 @@ def test_iwae_bound_equals_logmeanexp_of_the_log_weights(seed, k):
     iwae = lv.iwae_bound(model, x, k, generator=torch.Generator().manual_seed(seed), q_z=q)
     for b in range(2):
         close(iwae[b], mp_logmeanexp(log_w[:, b].tolist()), rtol=1e-13, atol=1e-12)
+
+
+# --- extreme variances in float32: finite and right, or a clear error naming the range ----------------
+
+
+def test_diag_log_prob_at_the_mean_with_logvar_minus_200_is_finite_in_float32():
+    """z = mu, logvar = -200: exp(-logvar / 2) overflows float32, yet the term (z - mu)^2 / sigma^2 is 0."""
+    z = torch.zeros(1, 3, dtype=F32)
+    logvar = torch.full((1, 3), -200.0, dtype=F32)
+    out = lv.diag_gaussian_log_prob(z, z, logvar)
+    close(out[0], -0.5 * 3 * (LOG_2PI - 200), rtol=1e-6)
+    logvar.requires_grad_(True)  # and the gradient -1/2 per dimension, not NaN
+    (g,) = torch.autograd.grad(lv.diag_gaussian_log_prob(z, z, logvar).sum(), logvar)
+    torch.testing.assert_close(g, torch.full_like(g, -0.5))
+
+
+def test_reparameterize_with_an_overflowing_sigma_names_logvar_and_the_range():
+    """logvar = 200 in float32: exp(100) is inf, so z would be inf or (with eps = 0) NaN."""
+    mu, eps = torch.zeros(2, 3, dtype=F32), torch.zeros(2, 3, dtype=F32)
+    with pytest.raises(ValueError, match=r"logvar must be below 177\.4 in torch\.float32.*got max 200"):
+        lv.reparameterize(mu, torch.full((2, 3), 200.0, dtype=F32), eps)
+    z = lv.reparameterize(mu.double(), torch.full((2, 3), 200.0, dtype=F64), eps.double())  # fine in float64
+    assert torch.equal(z, torch.zeros(2, 3, dtype=F64))
+
+
+# --- shapes that would silently pair samples with rows ------------------------------------------------
+
+
+@pytest.mark.parametrize("bound", ["elbo", "iwae"])
+def test_a_q_without_rows_is_refused_not_averaged_over_the_batch(bound):
+    """q_z with mu (L,) against x (B, D): its draws (S, L) would pair sample i with row i and the result
+    would be one number for the whole batch. It must be refused, naming q_z and the expected shape."""
+    g = torch.Generator().manual_seed(0)
+    model = lv.LinearGaussian.random(4, 2, generator=g)
+    x = model.sample(3, generator=g)
+    q_z = lv.DiagonalGaussian(torch.zeros(2, dtype=F64), torch.zeros(2, dtype=F64))
+    call = {
+        "elbo": lambda: lv.elbo(model, x, q_z=q_z, n_samples=3),
+        "iwae": lambda: lv.iwae_bound(model, x, 3, q_z=q_z),
+    }[bound]
+    with pytest.raises(ValueError, match=r"q_z must have mu of shape \(3, 2\).*got mu of shape \(2,\)"):
+        call()
+    rows = lv.DiagonalGaussian(torch.zeros(1, 2, dtype=F64), torch.zeros(1, 2, dtype=F64))  # one row broadcasts
+    assert lv.elbo(model, x, q_z=rows, generator=g).elbo.shape == (3,)
+
+
+# --- covariance checks per matrix, on each matrix's own scale -----------------------------------------
+
+
+@pytest.mark.parametrize("factor", [lv.scale_from_cholesky, lv.scale_from_eigh])
+def test_symmetry_is_judged_per_matrix_not_against_the_largest_in_the_batch(factor):
+    """A unit-scale matrix with an asymmetry of 1e-2 next to a matrix of scale 1e4: refused."""
+    small = torch.tensor([[1.0, 0.01], [0.0, 1.0]], dtype=F64)
+    large = 1e4 * torch.eye(2, dtype=F64)
+    with pytest.raises(ValueError, match=r"sigma must be symmetric.* in matrix \(0,\).*0\.01"):
+        factor(torch.stack([small, large]))
+    ok = torch.stack([0.5 * (small + small.T), large])
+    a = factor(ok)
+    torch.testing.assert_close(a @ a.mT, ok)
+
+
+def test_a_tiny_covariance_is_judged_on_its_own_scale():
+    """Scale 1e-8: an asymmetry of 10% of its entries is refused, an exactly symmetric one is factored."""
+    with pytest.raises(ValueError, match="sigma must be symmetric"):
+        lv.scale_from_cholesky(1e-8 * torch.tensor([[2.0, 0.1], [0.0, 1.0]], dtype=F64))
+    sigma = 1e-8 * torch.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=F64)
+    a = lv.scale_from_cholesky(sigma)
+    torch.testing.assert_close(a @ a.T, sigma)
+
+
+# --- dtypes, estimators, seeds -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mu_dtype", "scale_dtype", "eps_dtype"), [(F32, F64, F32), (F64, F64, F32), (F32, F32, F64)])
+def test_reparameterize_full_refuses_mixed_float_dtypes(mu_dtype, scale_dtype, eps_dtype):
+    mu, scale, eps = (
+        torch.zeros(2, 3, dtype=mu_dtype),
+        torch.eye(3, dtype=scale_dtype),
+        torch.ones(2, 3, dtype=eps_dtype),
+    )
+    with pytest.raises(TypeError, match="must have the same dtype") as err:
+        lv.reparameterize_full(mu, scale, eps)
+    assert "float32" in str(err.value) and "float64" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda z: z.detach().sum(-1),
+        lambda z: torch.tensor(z.sum(-1).tolist()),
+        lambda z: torch.round(z).sum(-1).detach(),
+        lambda z: torch.ones(z.shape[0], requires_grad=True) * 2.0,  # in autograd, but not a function of z
+    ],
+)
+def test_pathwise_grad_of_a_non_differentiable_f_is_one_clear_error(f):
+    mu, logvar = torch.zeros(2, dtype=F64), torch.zeros(2, dtype=F64)
+    with pytest.raises(ValueError, match="f must be differentiable in z.*score_function_grad"):
+        lv.pathwise_grad(f, mu, logvar, 4, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("seed", [1.5, None, "0", -1, 2**32, 2**64, True])
+def test_seed_everything_names_seed_and_its_range(seed):
+    with pytest.raises(ValueError, match=r"seed must be an int in \[0, 4294967295\]"):
+        lv.seed_everything(seed)
+
+
+def test_seed_everything_accepts_the_ends_of_the_range():
+    for seed in (0, 2**32 - 1):
+        assert lv.seed_everything(seed).initial_seed() == seed
+
+
+def test_non_finite_input_raises_a_typed_non_finite_error():
+    bad = torch.tensor([[0.0, math.nan]], dtype=F64)
+    with pytest.raises(lv.NonFiniteError, match="mu must be finite, got 1 NaN/Inf"):
+        lv.gaussian_kl(bad, torch.zeros(1, 2, dtype=F64))
+    assert issubclass(lv.NonFiniteError, ValueError)

@@ -15,8 +15,8 @@ from .nb03 import check_bayes_log_marginal, check_moment_match
 from .nb04 import check_encoder_scale_tril, check_gaussian_decoder_log_prob
 from .nb05 import check_elbo, check_gaussian_kl
 from .nb06 import check_scale_from_eigh, check_score_function_grad
-from .nb07 import check_latent_interpolation, check_negative_elbo_loss
-from .nb08 import check_active_units, check_iwae_bound
+from .nb07 import check_latent_interpolation, check_my_vae, check_negative_elbo_loss, check_training_loop
+from .nb08 import check_active_units, check_free_bits_kl, check_iwae_bound
 from .nb09 import check_bits_per_dim, check_standard_error
 from .nb10 import check_factor_rotation, check_kl_normal_1d
 
@@ -36,6 +36,7 @@ __all__ = [
     "check_elbo",
     "check_encoder_scale_tril",
     "check_factor_rotation",
+    "check_free_bits_kl",
     "check_function",
     "check_gaussian_decoder_log_prob",
     "check_gaussian_kl",
@@ -46,10 +47,12 @@ __all__ = [
     "check_midpoint_log_marginal",
     "check_mixture_log_prob",
     "check_moment_match",
+    "check_my_vae",
     "check_naive_log_marginal",
     "check_negative_elbo_loss",
     "check_scale_from_eigh",
     "check_score_function_grad",
     "check_standard_error",
+    "check_training_loop",
     "needs_exercise",
 ]

@@ -1,4 +1,4 @@
-"""Checkers for notebook 08 (evaluating a VAE): the IWAE bound from log-weights and the active units."""
+"""Checkers for notebook 08 (evaluating a VAE): the IWAE bound from log-weights, the active units, free bits."""
 
 from __future__ import annotations
 
@@ -73,4 +73,40 @@ def check_active_units(student_fn: Callable[[Tensor, float], Tensor]) -> Exercis
     )
 
 
-__all__ = ["check_active_units", "check_iwae_bound", "reference_active_units", "reference_iwae_bound"]
+def reference_free_bits_kl(kl: Tensor, lam: float) -> Tensor:
+    """Reference: sum_l max(lam, mean_b kl[b, l]) for ``kl (B, L)`` -> scalar (free bits, Kingma et al. 2016)."""
+    return kl.mean(0).clamp(min=lam).sum()
+
+
+def _free_bits_cases() -> list[tuple[Tensor, float]]:
+    g = torch.Generator().manual_seed(2)
+    spread = torch.rand((6, 5), generator=g, dtype=torch.float64) * torch.tensor([0.02, 0.1, 0.3, 1.0, 3.0])
+    return [
+        (spread, 0.25),  # some dimensions below lam on average, some above
+        (spread, 0.0),  # lam = 0: the plain KL, summed over dimensions
+        (torch.tensor([[0.0, 0.5], [1.0, 0.0]]), 0.4),  # 0.5 + 0.4 = 0.9; clamping each example first gives 1.15
+        (torch.rand((1, 3), generator=g), 10.0),  # every dimension below lam: 3 * lam
+    ]
+
+
+def check_free_bits_kl(student_fn: Callable[[Tensor, float], Tensor]) -> ExerciseResult:
+    """``student_fn(kl (B, L), lam)`` -> scalar: the free-bits KL term sum_l max(lam, mean_b kl[b, l])."""
+    return check_function(
+        "free_bits_kl",
+        student_fn,
+        reference_free_bits_kl,
+        _free_bits_cases(),
+        atol=1e-6,
+        rtol=1e-6,
+        describe=lambda c: f"kl of shape {tuple(c[0].shape)}, lam {c[1]}",
+    )
+
+
+__all__ = [
+    "check_active_units",
+    "check_free_bits_kl",
+    "check_iwae_bound",
+    "reference_active_units",
+    "reference_free_bits_kl",
+    "reference_iwae_bound",
+]

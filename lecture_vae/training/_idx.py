@@ -52,10 +52,23 @@ class ChecksumError(ValueError):
     """A dataset file exists but its MD5 differs from the original release (corrupt or truncated)."""
 
 
-def read_idx(name: str, path: Path) -> np.ndarray:
-    """The array in idx file ``path`` of dataset ``name`` (uint8, e.g. ``(60000, 28, 28)``), MD5-checked, cached."""
+def read_idx(name: str, path: Path, *, download: bool = True) -> np.ndarray:
+    """The array in idx file ``path`` of dataset ``name`` (uint8, e.g. ``(60000, 28, 28)``), MD5-checked, cached.
+
+    ``download`` only shapes the advice of a ``ChecksumError``: whether loading again would fetch the file.
+    """
     stat = path.stat()  # the cache key includes mtime and size: a replaced file is read (and checked) again
-    return _parse_idx(str(path), stat.st_mtime_ns, stat.st_size, SOURCES[name][1][path.name])
+    try:
+        return _parse_idx(str(path), stat.st_mtime_ns, stat.st_size, SOURCES[name][1][path.name])
+    except ChecksumError as err:
+        if download:
+            advice = "Delete it and load again (it is downloaded anew), or copy a good file in its place."
+        else:
+            advice = (
+                f"Copy a good file in its place (downloads are off: download=False or {OFFLINE_ENV}), or delete "
+                "it and load again on a machine with internet access."
+            )
+        raise ChecksumError(f"{err} {advice}") from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -64,10 +77,7 @@ def _parse_idx(path: str, mtime_ns: int, size: int, md5: str) -> np.ndarray:
     raw = Path(path).read_bytes()
     actual = hashlib.md5(raw).hexdigest()
     if actual != md5:
-        raise ChecksumError(
-            f"{path} is corrupt or not the original file: expected MD5 {md5}, got {actual}. "
-            "Delete it and load again (it is downloaded anew), or copy a good file in its place."
-        )
+        raise ChecksumError(f"{path} is corrupt or not the original file: expected MD5 {md5}, got {actual}.")
     data = gzip.decompress(raw)
     zero, dtype, ndim = struct.unpack(">HBB", data[:4])
     if zero != 0 or dtype != 0x08:  # 0x08 = unsigned byte
@@ -89,12 +99,18 @@ def ensure_files(name: str, root: Path, download: bool) -> Path:
         )
     reason = "download=False"
     if missing and download:
+        made = [p for p in reversed([folder, *folder.parents]) if not p.exists()]
         try:
             for f in list(missing):
                 _fetch(mirrors, f, folder / f, md5s[f])
                 missing.remove(f)
         except (OSError, ChecksumError) as err:  # no network, HTTP error, full disk, bad download
             reason = f"downloading failed: {err}"
+            for p in reversed(made):  # leave no empty folders behind: the next look finds nothing half-made
+                try:
+                    p.rmdir()
+                except OSError:
+                    break
     if missing:
         raise DatasetNotFoundError(
             f"{name} data not found in {folder}: missing {', '.join(missing)} ({reason}). "

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,9 +141,11 @@ def load_checkpoint(
         if "weights only" not in str(err).lower():  # not a refusal: plain garbage
             raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupt file?): {err}") from None
         # weights_only refused a class or function: never run it
+        found = re.search(r"GLOBAL ([\w.]+)", _ANSI.sub("", str(err)))
+        what = f" ({found.group(1)})" if found else ""
         raise ValueError(
-            f"{path} is not a plain lecture_vae checkpoint: it contains pickled Python objects that would run "
-            f"code when loaded, so it was refused (only tensors and plain types are allowed). Details: {err}"
+            f"{path} is not a plain lecture_vae checkpoint: it contains pickled Python objects{what} that would "
+            "run code when loaded, so it was refused (only tensors and plain types are allowed)"
         ) from None
     except Exception as err:  # torch raises RuntimeError, EOFError, IndexError, ... on garbage
         raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupt file?): {err}") from None
@@ -151,25 +154,77 @@ def load_checkpoint(
             f"{path} is not a lecture_vae checkpoint (no 'format': {FORMAT!r} entry); a bare state_dict "
             "loads with model.load_state_dict(torch.load(path, weights_only=True))"
         )
-    if d.get("version", 0) > VERSION:
-        raise ValueError(f"{path} has checkpoint version {d['version']}; this lecture_vae reads up to {VERSION}")
+    _check_entries(path, d)
     config = d["config"]
+    try:
+        rebuilt = VAE.from_config(config)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"checkpoint {path} has a config that does not describe a VAE: {err}") from None
     if model is None:
-        model = VAE.from_config(config)
+        model = rebuilt
         model.to(map_location)
     else:
-        _check_config(path, config, model.config_dict())
-    model.load_state_dict(d["model_state"])
+        _check_config(path, rebuilt.config_dict(), model.config_dict())
+    bad = [k for k, v in d["model_state"].items() if isinstance(v, Tensor) and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ValueError(
+            f"checkpoint {path} holds NaN/Inf weights ({', '.join(bad)}): it was saved from a run that had diverged; "
+            "use an earlier checkpoint, or train again with a lower learning rate"
+        )
+    try:
+        model.load_state_dict(d["model_state"])
+    except (RuntimeError, KeyError, TypeError) as err:
+        text = " ".join(str(err).split())
+        raise ValueError(f"checkpoint {path} has weights that do not fit its config: {text}") from None
+    try:
+        history = History.from_dict(d["history"])
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"checkpoint {path} has a malformed history: {err}") from None
     return Checkpoint(
         model=model,
         optimizer_state=d["optimizer_state"],
-        epoch=int(d["epoch"]),
-        history=History.from_dict(d["history"]),
+        epoch=d["epoch"],
+        history=history,
         generator_state=None if d["generator_state"] is None else d["generator_state"].cpu(),  # set_state wants CPU
         config=config,
         fit_args=d.get("fit_args", {}),
         path=path,
     )
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# entry -> (the types it may have, what it should be)
+_ENTRIES: dict[str, tuple[tuple[type, ...], str]] = {
+    "config": ((dict,), "a dict (model.config_dict())"),
+    "model_state": ((dict,), "a dict of tensors (model.state_dict())"),
+    "optimizer_state": ((dict, type(None)), "a dict (optimizer.state_dict()) or None"),
+    "epoch": ((int,), "an int >= 0"),
+    "history": ((dict,), "a dict of lists (History.to_dict())"),
+    "generator_state": ((Tensor, type(None)), "a tensor (torch.Generator.get_state()) or None"),
+}
+
+
+def _check_entries(path: Path, d: dict[str, Any]) -> None:
+    """One clear error for a checkpoint file whose entries are missing or of the wrong kind."""
+    version = d.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"checkpoint {path} is damaged: its 'version' must be an int, got {version!r}")
+    if version > VERSION:
+        raise ValueError(f"{path} has checkpoint version {version}; this lecture_vae reads up to {VERSION}")
+    missing = [k for k in _ENTRIES if k not in d]
+    if missing:
+        raise ValueError(
+            f"checkpoint {path} is damaged: it lacks {', '.join(map(repr, missing))} (a checkpoint written by "
+            "save_checkpoint or fit has all of config, model_state, optimizer_state, epoch, history, generator_state)"
+        )
+    for key, (types, expected) in _ENTRIES.items():
+        value = d[key]
+        if isinstance(value, bool) or not isinstance(value, types) or (key == "epoch" and value < 0):
+            raise ValueError(
+                f"checkpoint {path} is damaged: its {key!r} must be {expected}, got {type(value).__name__}"
+            )
+    if not isinstance(d.get("fit_args", {}), dict):
+        raise ValueError(f"checkpoint {path} is damaged: its 'fit_args' must be a dict")
 
 
 def _check_config(path: Path, stored: dict[str, Any], given: dict[str, Any]) -> None:

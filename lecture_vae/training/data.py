@@ -169,7 +169,8 @@ def _idx_split(name: str, split: str, root: Path, download: bool) -> tuple[np.nd
     folder = ensure_files(name, root, download)
     stem = "t10k" if split == "test" else "train"
     pixels, labels = (
-        read_idx(name, folder / f"{stem}-{kind}-idx{k}-ubyte.gz") for kind, k in (("images", 3), ("labels", 1))
+        read_idx(name, folder / f"{stem}-{kind}-idx{k}-ubyte.gz", download=download)
+        for kind, k in (("images", 3), ("labels", 1))
     )
     if split != "test":
         cut = slice(None, len(labels) - N_VAL) if split == "train" else slice(len(labels) - N_VAL, None)

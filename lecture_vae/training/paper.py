@@ -18,16 +18,18 @@ The package ships the trained model as package data, ``lecture_vae/training/chec
     python -c "from lecture_vae.training import paper; paper.ship('runs/paper')"
     mkdir runs/paper16 && cp lecture_vae/training/checkpoints/mnist-paper.pt runs/paper16/checkpoint.pt
     python -m lecture_vae evaluate runs/paper16 --k 5000              # the shipped float16 weights
-    # then paper.record(paper.CHECKPOINT, "runs/paper", evaluation=<runs/paper16/evaluation.json>,
-    #                   evaluation_float32=<runs/paper/evaluation.json>)
+    # then paper.record(paper.CHECKPOINT, "runs/paper", evaluation=<runs/paper16/evaluation-k5000.json>,
+    #                   evaluation_float32=<runs/paper/evaluation-k5000.json>)
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import json
+import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -38,11 +40,15 @@ from .checkpoint import History, PathLike, load_checkpoint, save_checkpoint
 from .data import ImageData, load
 from .trainer import evaluate
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
 CURVE_K, CURVE_IMAGES = 100, 1000  # the curve's log p(x) estimate: k samples on the first N test images
 SLICE_K, SLICE_IMAGES = 100, 500  # the shipped checkpoint's quick check (tests, notebook 09)
 ESTIMATE_SEED = 0  # seeds the importance samples of every estimate here
 CURVE_FILE = "test_curve.json"
-CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "mnist-paper.pt"  # shipped with the repository
+# package data: found in a source tree and in an installed wheel alike
+CHECKPOINT = importlib.resources.files("lecture_vae.training") / "checkpoints" / "mnist-paper.pt"
 
 # Test log p(x) on binarized MNIST, nats (higher is better); k = importance samples of the estimate.
 LITERATURE: list[tuple[str, float, str]] = [
@@ -136,11 +142,16 @@ def protocol_test_set(seed: int = 0, *, root: PathLike | None = None, download: 
     return load("mnist", "test", root=root, binarize="static", seed=seed, download=download)
 
 
-def load_shipped(path: PathLike = CHECKPOINT) -> tuple[VAE, dict[str, Any]]:
+def load_shipped(path: PathLike | Traversable = CHECKPOINT) -> tuple[VAE, dict[str, Any]]:
     """The shipped model (float32, eval mode) and its recorded figures (the JSON next to ``path``)."""
-    path = Path(path)
-    model = load_checkpoint(path).model.eval()
-    return model, json.loads(path.with_suffix(".json").read_text())
+    if isinstance(path, str | os.PathLike):
+        path = Path(path)
+    if not path.name.endswith(".pt"):
+        raise ValueError(f"path must name a .pt file beside its .json record, got {path}")
+    record = path.parent / (path.name.removesuffix(".pt") + ".json")
+    with importlib.resources.as_file(path) as real:  # a real file even where the package is zipped
+        model = load_checkpoint(real).model.eval()
+    return model, json.loads(record.read_text())
 
 
 def ship(run_dir: PathLike, dest: PathLike = CHECKPOINT, *, dtype: torch.dtype = torch.float16) -> Path:
@@ -165,7 +176,7 @@ def record(
 ) -> dict[str, Any]:
     """Write ``dest`` .json: the figures of the shipped checkpoint ``dest`` and how they were made.
 
-    ``evaluation`` is the ``evaluation.json`` of ``evaluate --k 5000`` on the shipped weights;
+    ``evaluation`` is the ``evaluation-k5000.json`` of ``evaluate --k 5000`` on the shipped weights;
     ``evaluation_float32`` the same for the float32 weights of ``run_dir`` (to show the rounding's effect);
     ``note`` free text on the conditions of the run (e.g. the machine's load).
     Returns the record.

@@ -1,9 +1,10 @@
 """The run directory of ``python -m lecture_vae train``: staged writes, JSON and the run's figures.
 
 A run writes into a staging folder ``.NAME.partial`` next to ``RUN_DIR`` and moves its files into
-``RUN_DIR`` only when everything succeeded, so a failed run leaves no partial output and never
-touches the files of an earlier good run. A run that is interrupted keeps the staging folder's last
-checkpoint, which ``train --resume`` picks up.
+``RUN_DIR`` only when everything succeeded, all or nothing (``Staging.commit``), so a failed run leaves
+no partial output and never touches the files of an earlier good run. A run that fails or is
+interrupted after its first epoch keeps the staging folder and its last checkpoint, which
+``train --resume`` picks up. A lock file ``.NAME.lock`` keeps a second ``train`` of the same folder out.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import torch
 
-from .._atomic import atomic_write
+from .._atomic import atomic_write, fsync_dir
 from ..model import VAE
 from .data import ImageData
 from .recipes import DEFAULTS, recipe_config
@@ -29,18 +30,75 @@ OUTPUTS = ("checkpoint.pt", "metrics.json", "loss_curves.png", "reconstructions.
 STALE = ("evaluation.json", "latent.png", "test_curve.json")
 
 
+class RunLocked(RuntimeError):
+    """Another ``train`` holds the lock of this run folder."""
+
+
 class Staging:
-    """The staging folder of one run. ``commit()`` moves its files into ``out``; ``abort()`` removes it."""
+    """The staging folder of one run, its lock and the move into place.
+
+    ``lock()`` takes ``.NAME.lock`` next to ``out`` (a second ``train --out NAME`` fails at once);
+    ``commit()`` puts the staged run in place of ``out`` all or nothing; ``abort()`` removes the staging
+    folder; ``release()`` drops the lock. A staging folder that holds a checkpoint is the user's work:
+    ``train`` keeps it on every failure, for ``--resume``.
+    """
 
     def __init__(self, out: Path) -> None:
         self.out = out
         self.path = out.parent / f".{out.name}.partial"
+        self.backup = out.parent / f".{out.name}.replaced"  # the old run during the swap
+        self.lock_path = out.parent / f".{out.name}.lock"
+        self._made: list[Path] = []
+        self._lock: Any = None
 
-    def create(self, *, fresh: bool = True) -> Path:
-        """Make the staging folder (and missing parents, removed again by ``abort``); ``fresh`` empties a stale one."""
-        self._made = [p for p in reversed(self.path.parents) if not p.exists()]
+    def lock(self) -> None:
+        """Make the missing parents of ``out`` (``abort`` removes them again) and take the run's lock."""
+        from filelock import FileLock, Timeout
+
         if self.out.exists() and not self.out.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "it exists and is not a folder", str(self.out))
+        self._made = [p for p in reversed(self.path.parents) if not p.exists()]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.lock_path, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RunLocked(
+                f"another train is writing {self.out} (it holds {self.lock_path}); wait for it to finish, "
+                "or choose another --out"
+            ) from None
+        self._lock = lock
+        try:
+            self.recover()
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self.lock_path.unlink(missing_ok=True)
+            self._lock.release()
+            self._lock = None
+
+    def recover(self) -> None:
+        """Finish or undo a ``commit`` that a killed process left halfway (``.NAME.replaced`` still exists).
+
+        While the backup exists, every run file in ``out`` came from the staging folder: if that folder is
+        still there, they go back to it and the old run's files return; otherwise the commit had finished.
+        """
+        if not self.backup.is_dir():
+            return
+        if self.path.is_dir():
+            for entry in self.out.iterdir() if self.out.is_dir() else ():
+                if is_run_file(entry.name) and not (self.path / entry.name).exists():
+                    os.rename(entry, self.path / entry.name)
+            self.out.mkdir(exist_ok=True)
+            for entry in self.backup.iterdir():
+                os.rename(entry, self.out / entry.name)
+        shutil.rmtree(self.backup)
+
+    def create(self, *, fresh: bool = True) -> Path:
+        """Make the staging folder; ``fresh`` empties an existing one."""
         if fresh and self.path.is_dir():
             shutil.rmtree(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
@@ -50,25 +108,49 @@ class Staging:
         return self.path / "checkpoint.pt"
 
     def commit(self) -> None:
-        """Move every staged file into ``out`` (each ``os.replace`` is atomic), drop stale ones, remove staging."""
+        """Put the staged run in place of the run in ``out``, all or nothing.
+
+        The old run's files (OUTPUTS, STALE, ``evaluation*.json``: a new checkpoint invalidates them all)
+        are renamed aside into ``.NAME.replaced``, then the staged files are renamed into ``out``
+        (``metrics.json`` last: it marks a complete run), and only then is the old run removed. If a
+        rename fails, the moves are undone in reverse order: the old run is back as it was, the new one
+        is back in the staging folder. Files no run writes (notes, say) are never touched.
+        """
+        if self.backup.exists():
+            raise FileExistsError(errno.EEXIST, "a replacement left halfway is in the way", str(self.backup))
         self.out.mkdir(exist_ok=True)
-        staged = {p.name for p in self.path.iterdir()}
-        for name in STALE:
-            if name not in staged:
-                (self.out / name).unlink(missing_ok=True)
-        for name in sorted(staged, key=lambda n: n == "metrics.json"):  # metrics.json last: it marks completion
-            os.replace(self.path / name, self.out / name)
-        self.path.rmdir()
+        old = sorted(p.name for p in self.out.iterdir() if is_run_file(p.name))
+        new = sorted((p.name for p in self.path.iterdir() if is_run_file(p.name)), key=lambda n: n == "metrics.json")
+        self.backup.mkdir()
+        moves = [(self.out / n, self.backup / n) for n in old] + [(self.path / n, self.out / n) for n in new]
+        done: list[tuple[Path, Path]] = []
+        try:
+            for src, dst in moves:
+                os.rename(src, dst)
+                done.append((src, dst))
+        except BaseException:
+            for src, dst in reversed(done):
+                os.rename(dst, src)
+            self.backup.rmdir()
+            raise
+        fsync_dir(self.out)
+        shutil.rmtree(self.path)  # what is left: temporary files of killed writers
+        shutil.rmtree(self.backup)
 
     def abort(self) -> None:
-        """Remove the staging folder and the parents ``create`` made."""
+        """Remove the staging folder, the lock and the parents ``lock`` made."""
         shutil.rmtree(self.path, ignore_errors=True)
-        for parent in reversed(getattr(self, "_made", [])):
-            if parent != self.path:
-                try:
-                    parent.rmdir()
-                except OSError:
-                    break
+        self.release()
+        for parent in reversed(self._made):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+
+
+def is_run_file(name: str) -> bool:
+    """A file ``train`` or ``evaluate`` writes (and a new checkpoint replaces or invalidates)."""
+    return name in OUTPUTS or name in STALE or (name.startswith("evaluation") and name.endswith(".json"))
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -21,8 +21,9 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .._checks import check_positive_int, value_checks
+from .._checks import NonFiniteError, check_positive_int
 from ..bounds import elbo
+from ..evaluation import kl_per_dimension
 from ..model import VAE
 from .checkpoint import Checkpoint, History, PathLike, load_checkpoint, save_checkpoint
 from .data import ImageData
@@ -31,8 +32,11 @@ from .guards import (
     adam_kwargs,
     as_data,
     check_number,
+    check_seed,
     diverged_message,
     lr_factor,
+    model_device,
+    resolve_device,
     total_norm,
     warn_if_settings_differ,
     what_diverged,
@@ -74,6 +78,7 @@ def fit(
     lr: float = 1e-3,
     beta: float = 1.0,
     kl_warmup: int = 0,
+    free_bits: float = 0.0,
     seed: int = 0,
     n_samples: int = 1,
     checkpoint: PathLike | None = None,
@@ -94,12 +99,16 @@ def fit(
     epochs : total number of epochs (with ``resume``, counted from the start of the run).
     beta, kl_warmup : the KL weight beta_t rises linearly from 0 to ``beta`` over the first ``kl_warmup``
         epochs (per step; 0 = no warm-up). The recorded ELBO is always reconstruction - kl.
+    free_bits : free bits lambda (Kingma et al. 2016, IAF paper): the loss's KL term becomes
+        sum_l max(lambda, mean over the batch of KL_l), so no latent dimension is pushed below lambda nats;
+        0 = the plain KL. Needs a diagonal posterior. The recorded KL and ELBO stay the plain ones.
     n_samples : reparameterized draws z per example in the ELBO estimate (S8).
     checkpoint : a path; written atomically after every epoch that finished without NaN/Inf.
     resume : continue from ``checkpoint`` (model, optimizer, generator, history) if the file exists.
-    device : where to train; default the model's device. ``model`` is moved there.
+    seed : an int in [0, 2**63 - 1].
+    device : where to train (checked to exist); default the model's device. ``model`` is moved there.
     lr_schedule : None/"constant", "cosine" (lr * (1 + cos(pi * epoch / epochs)) / 2) or a function
-        epoch -> factor multiplying ``lr``; set once per epoch.
+        epoch -> factor multiplying ``lr`` (finite, >= 0); set once per epoch.
     optimizer_state : an Adam ``state_dict`` to start from (e.g. ``Checkpoint.optimizer_state``).
     callback : called as ``callback(epoch, model, history)`` after each epoch (``epoch`` counts from 1) and
         its checkpoint, e.g. to score the test set every few epochs; its time is not in ``history.seconds``.
@@ -113,8 +122,15 @@ def fit(
     check_number("lr", lr, positive=True)
     check_number("beta", beta)
     check_number("kl_warmup", kl_warmup)
+    check_number("free_bits", free_bits)
+    if free_bits and model.config.posterior != "diagonal":
+        raise ValueError(
+            f"free_bits needs a diagonal posterior (KL per dimension), got posterior={model.config.posterior!r}"
+        )
+    check_seed(seed)
     factor = lr_factor(lr_schedule, epochs)
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model_device("model", model)
+    device = resolve_device(device, model)
     model.to(device)
     x, dynamic = as_data("train", train, model, device)
     x_val = as_data("val", val, model, device) if val is not None else None
@@ -127,15 +143,18 @@ def fit(
     if resume and Path(checkpoint).is_file():  # type: ignore[arg-type]
         ck = load_checkpoint(checkpoint, model=model, map_location=device)  # type: ignore[arg-type]
         history, start, optimizer_state = ck.history, ck.epoch, ck.optimizer_state
-        warn_if_settings_differ(ck.fit_args, batch_size=batch_size, seed=seed, beta=beta, kl_warmup=kl_warmup)
+        warn_if_settings_differ(
+            ck.fit_args, batch_size=batch_size, seed=seed, beta=beta, kl_warmup=kl_warmup, free_bits=free_bits
+        )
         if ck.generator_state is not None:
             g.set_state(ck.generator_state)
     if optimizer_state is not None:
-        optimizer.load_state_dict(optimizer_state)
+        _load_optimizer_state(optimizer, optimizer_state)
     n, steps = x.shape[0], math.ceil(x.shape[0] / batch_size)
     warmup_steps = kl_warmup * steps
     fit_args = {"batch_size": batch_size, "lr": lr, "beta": beta, "kl_warmup": kl_warmup, "seed": seed}
     fit_args |= {
+        "free_bits": free_bits,
         "n_samples": n_samples,
         "epochs": epochs,
         "lr_schedule": lr_schedule if isinstance(lr_schedule, str) else None,
@@ -146,6 +165,8 @@ def fit(
     def beta_at(t: int) -> float:  # t = global step, 1-based
         return beta * min(1.0, t / warmup_steps) if warmup_steps else beta
 
+    _diverged = functools.partial(_diverged_at, beta=beta)  # the diagnosis names a huge beta as the cause
+
     bar = tqdm(total=epochs, initial=start, disable=not progress, desc="fit", unit="epoch", leave=True)
     try:
         for epoch in range(start, epochs):
@@ -154,10 +175,9 @@ def fit(
             for group in optimizer.param_groups:
                 group["lr"] = lr_epoch
             diverged = functools.partial(_diverged, epoch, steps, lr_epoch, checkpoint, history)
-            with value_checks(False):  # data checked once above; loss and gradients at every step
-                rec_sum, kl_sum, beta_t = _train_epoch(
-                    model, optimizer, params, x, epoch, batch_size, dynamic, g, n_samples, beta_at, diverged, bar
-                )
+            rec_sum, kl_sum, beta_t = _train_epoch(
+                model, optimizer, params, x, epoch, batch_size, dynamic, g, n_samples, beta_at, diverged, bar, free_bits
+            )
             record = {"epoch": epoch + 1, "train_reconstruction": rec_sum / n, "train_kl": kl_sum / n}
             record["train_elbo"] = record["train_reconstruction"] - record["train_kl"]
             if x_val is not None:
@@ -178,10 +198,31 @@ def fit(
     return history
 
 
-def _diverged(
-    epoch: int, steps: int, lr: float, checkpoint: PathLike | None, history: History, step: int, what: str
+def _diverged_at(
+    epoch: int,
+    steps: int,
+    lr: float,
+    checkpoint: PathLike | None,
+    history: History,
+    step: int,
+    what: str,
+    *,
+    beta: float,
 ) -> TrainingDiverged:
-    return TrainingDiverged(diverged_message(epoch, step, steps, what, lr, checkpoint, history))
+    return TrainingDiverged(diverged_message(epoch, step, steps, what, lr, checkpoint, history, beta))
+
+
+def _load_optimizer_state(optimizer: torch.optim.Optimizer, state: object) -> None:
+    """``optimizer.load_state_dict`` with one clear error for a state of another optimizer or model."""
+    expected = "an Adam state_dict of this model's parameters (e.g. Checkpoint.optimizer_state)"
+    if not isinstance(state, dict) or not {"state", "param_groups"} <= set(state):
+        keys = sorted(map(str, state)) if isinstance(state, dict) else None
+        got = f"a dict with keys {keys}" if keys is not None else type(state).__name__
+        raise ValueError(f"optimizer_state must be {expected}, got {got}")
+    try:
+        optimizer.load_state_dict(state)
+    except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as err:
+        raise ValueError(f"optimizer_state must be {expected}; loading it failed: {err}") from None
 
 
 def _train_epoch(
@@ -197,6 +238,7 @@ def _train_epoch(
     beta_at: Callable[[int], float],
     diverged: Callable[[int, str], TrainingDiverged],
     bar: tqdm,
+    free_bits: float = 0.0,
 ) -> tuple[float, float, float]:
     """One pass over ``x (N, D)`` in a random order: (sum of reconstruction, sum of KL, the last beta_t)."""
     n = x.shape[0]
@@ -209,14 +251,16 @@ def _train_epoch(
         if dynamic:
             xb = torch.bernoulli(xb, generator=g)
         beta_t = beta_at(epoch * steps + step + 1)
-        try:
-            terms = elbo(model, xb, n_samples=n_samples, generator=g)
-        except ValueError as err:  # the package's own checks met NaN/Inf inside the model (the data were checked)
-            if "finite" not in str(err):
-                raise
+        try:  # the data were checked once by as_data; the loss and gradients are checked below
+            terms = model.elbo_unchecked(xb, n_samples=n_samples, generator=g)
+            q_z = model.encoder(xb) if free_bits else None  # free bits needs q's per-dimension KL
+        except NonFiniteError as err:  # a check on the latent side met NaN/Inf inside the model
             raise diverged(step, f"a non-finite value appeared inside the model ({err})") from err
         rec, kl = terms.reconstruction.mean(), terms.kl.mean()
-        loss = beta_t * kl - rec
+        kl_loss = kl  # free bits: sum_l max(lambda, E_batch KL_l) in the loss; the recorded KL stays plain
+        if q_z is not None:
+            kl_loss = kl_per_dimension(q_z.mu, q_z.logvar).mean(0).clamp(min=free_bits).sum()
+        loss = beta_t * kl_loss - rec
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = total_norm([p.grad for p in params if p.grad is not None])
@@ -239,7 +283,10 @@ def evaluate(
 
     This is the estimator ``fit`` reports as ``val_*`` (analytic KL, S7). ``data (N, D)``.
     """
-    device = next(model.parameters()).device
+    check_positive_int("n_samples", n_samples)
+    check_positive_int("batch_size", batch_size)
+    check_seed(seed)
+    device = model_device("model", model)
     return _evaluate(
         model, *as_data("data", data, model, device), n_samples=n_samples, seed=seed, batch_size=batch_size
     )

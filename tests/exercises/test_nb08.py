@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 import lecture_vae as lv
@@ -66,3 +67,14 @@ def test_active_units_rejects_common_bugs():
     }
     for name, bug in bugs.items():
         assert not nb08.check_active_units(bug), name
+
+
+def test_free_bits_kl_matches_the_trainer_formula_and_rejects_the_usual_mistakes():
+    assert ex.check_free_bits_kl is nb08.check_free_bits_kl
+    assert nb08.check_free_bits_kl(lambda kl, lam: torch.clamp(kl.mean(0), min=lam).sum())
+    kl = torch.tensor([[0.0, 0.5], [1.0, 0.0]])
+    assert float(nb08.reference_free_bits_kl(kl, 0.4)) == pytest.approx(0.9)  # by hand: max(0.4, 0.5) + max(0.4, 0.25)
+    # clamping every example before the batch mean, or averaging over dimensions, is caught
+    assert not nb08.check_free_bits_kl(lambda kl, lam: kl.clamp(min=lam).mean(0).sum())
+    assert not nb08.check_free_bits_kl(lambda kl, lam: kl.mean(0).clamp(min=lam).mean())
+    assert not nb08.check_free_bits_kl(lambda kl, lam: kl.mean(0).sum())

@@ -205,3 +205,71 @@ def test_unloadable_values_are_refused_at_save_time(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match=r"checkpoint\['config'\]\['extra'\]\['note'\] is a numpy.float64"):
         save_checkpoint(tmp_path / "ck.pt", model)
     assert list(tmp_path.iterdir()) == []
+
+
+def _payload(model: VAE) -> dict:
+    return {
+        "format": FORMAT,
+        "version": 1,
+        "config": model.config_dict(),
+        "model_state": model.state_dict(),
+        "optimizer_state": None,
+        "epoch": 3,
+        "history": History().to_dict(),
+        "generator_state": None,
+        "fit_args": {},
+    }
+
+
+@pytest.mark.parametrize(
+    "change, pattern",
+    [
+        *[
+            ({k: None}, f"lacks '{k}'")
+            for k in ("config", "model_state", "history", "epoch", "generator_state", "optimizer_state")
+        ],  # fmt: skip
+        ({"config": [4, 2]}, "'config' must be a dict"),
+        ({"config": "extra"}, "'config' must be a dict"),
+        ({"config": {"bogus": 1}}, "config that does not describe a VAE.*bogus"),
+        ({"version": "1"}, "'version' must be an int, got '1'"),
+        ({"epoch": "3"}, "'epoch' must be an int >= 0, got str"),
+        ({"history": {"elbo": [1.0]}}, "malformed history.*unknown key"),
+        ({"model_state": {}}, "weights that do not fit its config.*Missing key"),
+        ({"generator_state": [1, 2]}, "'generator_state' must be a tensor"),
+    ],
+)
+def test_damaged_checkpoint_is_one_value_error(tmp_path: Path, change: dict, pattern: str) -> None:
+    model = VAE(4, 2, hidden=(8,))
+    d = _payload(model)
+    for key, value in change.items():
+        if value is None and pattern.startswith("lacks"):
+            del d[key]
+        elif key == "config" and isinstance(value, dict):
+            d["config"] = {**d["config"], **value}
+        else:
+            d[key] = value
+    path = tmp_path / "ck.pt"
+    torch.save(d, path)
+    with pytest.raises(ValueError, match=pattern) as err:
+        load_checkpoint(path)
+    assert str(path) in str(err.value)
+
+
+def test_nan_weights_are_named_as_such(tmp_path: Path) -> None:
+    model = VAE(4, 2, hidden=(8,))
+    with torch.no_grad():
+        model.encoder.net[0].weight[0, 0] = float("nan")
+    path = save_checkpoint(tmp_path / "ck.pt", model)
+    with pytest.raises(ValueError, match=r"holds NaN/Inf weights \(encoder\.net\.0\.weight\)") as err:
+        load_checkpoint(path)
+    assert "mu must be finite" not in str(err.value)
+
+
+def test_refused_pickle_message_is_short_and_plain(tmp_path: Path) -> None:
+    path = tmp_path / "evil.pt"
+    torch.save({"format": FORMAT, "model_state": _Touch(tmp_path / "pwned", True)}, path)
+    with pytest.raises(ValueError, match="not a plain lecture_vae checkpoint") as err:
+        load_checkpoint(path)
+    msg = str(err.value)
+    assert len(msg) < 350 and "\x1b" not in msg and "\n" not in msg, msg
+    assert "system" in msg  # names what was refused

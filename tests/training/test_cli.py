@@ -76,7 +76,7 @@ def test_evaluate_prints_elbo_and_a_larger_log_likelihood(run_dir: Path, capsys:
     )
     out = capsys.readouterr().out
     numbers = {k: float(re.search(rf"{k}.*?(-?\d+\.\d+) nats", out).group(1)) for k in ("ELBO", "IWAE")}
-    result = json.loads((run_dir / "evaluation.json").read_text())
+    result = json.loads((run_dir / "evaluation-k200-first100.json").read_text())
     assert result["n_images"] == 100 and result["k"] == 200 and result["seconds"] > 0
     assert numbers["ELBO"] == pytest.approx(result["elbo"], abs=0.01)
     assert numbers["IWAE"] == pytest.approx(result["log_marginal"], abs=0.01)

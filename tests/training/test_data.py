@@ -259,4 +259,32 @@ def test_bad_download_is_not_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.setattr(urllib.request, "urlopen", _serve_from(MNIST_ROOT, None, calls, corrupt=True))
     with pytest.raises(DatasetNotFoundError, match="downloading failed.*MD5"):
         load("mnist", root=tmp_path)
-    assert list((tmp_path / "MNIST" / "raw").iterdir()) == []
+    assert not (tmp_path / "MNIST").exists()
+
+
+def test_failed_download_leaves_no_empty_folders(tmp_path: Path) -> None:
+    """The network is off (autouse fixture): nothing is created, so the data root looks as before."""
+    root = tmp_path / "cache" / "lecture_vae"
+    with pytest.raises(DatasetNotFoundError, match="downloading failed"):
+        load("mnist", "test", root=root, download=True)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()  # folders that existed before stay
+    with pytest.raises(DatasetNotFoundError):
+        load("mnist", "test", root=tmp_path / "kept", download=True)
+    assert (tmp_path / "kept").is_dir() and list((tmp_path / "kept").iterdir()) == []
+
+
+@pytest.mark.parametrize("download", [False, True])
+def test_corrupt_file_advice_fits_the_download_setting(tmp_path: Path, download: bool) -> None:
+    folder = tmp_path / "MNIST" / "raw"
+    folder.mkdir(parents=True)
+    for f in FILES:
+        (folder / f).write_bytes(b"not the original file")
+    with pytest.raises(ChecksumError) as err:
+        load("mnist", "test", root=tmp_path, download=download)
+    msg = str(err.value)
+    assert "corrupt or not the original file" in msg and str(folder) in msg
+    if download:
+        assert "downloaded anew" in msg
+    else:
+        assert "downloaded anew" not in msg and "downloads are off" in msg

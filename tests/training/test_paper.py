@@ -131,7 +131,7 @@ def test_cli_records_the_curve_and_the_schedule(tmp_path: Path, capsys):
     assert cli.main(["evaluate", str(out), "--k", "5"]) == 0
     printed = capsys.readouterr().out
     assert "binarized once" in printed and "time" in printed
-    evaluation = json.loads((out / "evaluation.json").read_text())
+    evaluation = json.loads((out / "evaluation-k5.json").read_text())
     assert evaluation["elbo"] == pytest.approx(metrics["final"]["test_elbo"])
 
 

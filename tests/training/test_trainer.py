@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 
-import lecture_vae.training.trainer as train_mod
 from lecture_vae import VAE, DiagonalGaussian, elbo
 from lecture_vae.bounds import ELBOTerms
 from lecture_vae.training.data import load
@@ -177,7 +176,7 @@ def test_kl_warmup_ramps_beta_per_step(monkeypatch: pytest.MonkeyPatch) -> None:
             return ELBOTerms(terms.reconstruction, kl, terms.reconstruction - kl)
         return terms
 
-    monkeypatch.setattr(train_mod, "elbo", recording_elbo)
+    monkeypatch.setattr(VAE, "elbo_unchecked", recording_elbo)  # what fit's training steps call
     h = fit(_model(), TRAIN, epochs=4, beta=0.5, kl_warmup=2, progress=False)
     expected = [0.5 * min(1.0, t / (2 * STEPS)) for t in range(1, 4 * STEPS + 1)]
     assert seen == pytest.approx(expected, rel=1e-5)
@@ -228,3 +227,60 @@ def test_optimizer_state_is_used(tmp_path: Path) -> None:
     fit(warm, TRAIN, epochs=1, optimizer_state=saved.optimizer_state, progress=False)
     fit(cold, TRAIN, epochs=1, progress=False)
     assert not _same_parameters(warm, cold)
+
+
+def test_negative_learning_rate_factor_is_refused() -> None:
+    """A negative factor would turn Adam's descent into ascent: the loss would climb."""
+    with pytest.raises(ValueError, match=r"lr_schedule\(1\) must return a finite factor >= 0.*got -0.5"):
+        fit(_model(), TRAIN.images[:128], epochs=3, lr_schedule=lambda e: 1.0 if e == 0 else -0.5, progress=False)
+    with pytest.raises(ValueError, match=r"lr_schedule\(0\) must return a finite factor >= 0.*got nan"):
+        fit(_model(), TRAIN.images[:128], epochs=1, lr_schedule=lambda e: float("nan"), progress=False)
+    h = fit(_model(), TRAIN.images[:128], epochs=2, lr=1e-2, lr_schedule=lambda e: 0.0 if e else 1.0, progress=False)
+    assert h.lr == [1e-2, 0.0]  # 0 (a pause) is allowed
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unavailable_device_is_one_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"device 'cuda' was asked for, but torch.cuda.is_available\(\) is False"):
+        fit(_model(), TRAIN, epochs=1, device="cuda", progress=False)
+    with pytest.raises(ValueError, match="device must name a torch device.*'gpu'"):
+        fit(_model(), TRAIN, epochs=1, device="gpu", progress=False)
+
+
+def test_model_without_parameters_is_refused() -> None:
+    empty = torch.nn.Module()
+    with pytest.raises(ValueError, match="model has no parameters"):
+        fit(empty, TRAIN, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="model has no parameters"):
+        evaluate(empty, TRAIN)
+    with pytest.raises(TypeError, match="model must be a lecture_vae VAE"):
+        evaluate("vae", TRAIN)
+
+
+def test_evaluate_checks_its_counts() -> None:
+    with pytest.raises(ValueError, match="batch_size must be"):
+        evaluate(_model(), VAL, batch_size=0)
+    with pytest.raises(ValueError, match="n_samples must be"):
+        evaluate(_model(), VAL, n_samples=0)
+
+
+def test_bad_optimizer_state_is_named() -> None:
+    with pytest.raises(ValueError, match=r"optimizer_state must be an Adam state_dict.*got a dict with keys \[\]"):
+        fit(_model(), TRAIN, epochs=1, optimizer_state={}, progress=False)
+    other = torch.optim.Adam(torch.nn.Linear(3, 3).parameters()).state_dict()  # another model's parameters
+    with pytest.raises(ValueError, match="optimizer_state must be an Adam state_dict.*loading it failed"):
+        fit(_model(), TRAIN, epochs=1, optimizer_state=other, progress=False)
+
+
+@pytest.mark.parametrize("seed", [2**64, -1, 2**63])
+def test_out_of_range_seed_is_named(seed: int) -> None:
+    with pytest.raises(ValueError, match=rf"seed must lie in \[0, 2\*\*63 - 1\], got {seed}"):
+        fit(_model(), TRAIN, epochs=1, seed=seed, progress=False)
+    with pytest.raises(ValueError, match="seed must lie in"):
+        evaluate(_model(), VAL, seed=seed)
+
+
+def test_huge_beta_is_named_as_the_cause() -> None:
+    with pytest.raises(TrainingDiverged, match=r"KL weight beta=1e\+308 is far too large") as err:
+        fit(_model(), TRAIN, epochs=1, beta=1e308, progress=False)
+    assert "learning rate" not in str(err.value)
