@@ -81,6 +81,9 @@ def _site_notebook(nb: dict, name: str) -> dict:
         hidden = cell["metadata"].get("jupyter", {}).get("source_hidden", False)
         if cell["cell_type"] == "code" and ("solution" in tags or "setup" in tags or hidden):
             tags.extend(t for t in SOLUTION_TAGS if t not in tags)
+        if cell["cell_type"] == "markdown":
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = _LINK.sub(_notebook_link, source)
     links = (
         f"{{download}}`Download the notebook <../../notebooks/{name}>` · "
         f"[Open in Colab]({_project.colab_url(name)}) · "
@@ -93,6 +96,17 @@ def _site_notebook(nb: dict, name: str) -> dict:
 
 
 _LINK = re.compile(r"(!?\[[^\]]*\])\(([^)\s]+)\)")
+
+
+def _notebook_link(m: re.Match) -> str:
+    """A notebook's link out of ``notebooks/`` (``../LECTURE.md``): the site's lecture page, or the repository."""
+    label, target = m.groups()
+    if not target.startswith("../"):
+        return m.group(0)
+    path = target[3:].split("#")[0]
+    if path == "LECTURE.md":
+        return f"{label}(../generated/lecture.md)"
+    return f"{label}({_project.source_url(path)})"
 
 
 def _rewrite_links(text: str, source: str) -> str:
