@@ -34,7 +34,8 @@ CSS = """<style>
 .lv-explorer .widget-label, .lv-explorer .widget-readout, .lv-explorer .widget-html-content,
 .lv-explorer .widget-button, .lv-explorer select { font-size: var(--jp-content-font-size1); }
 .lv-explorer .widget-html-content td { padding: 0.1em 0.5em 0.1em 0; }
-.lv-explorer .lv-note { color: var(--jp-ui-font-color2); line-height: 1.3; }
+.lv-explorer .lv-note { color: var(--jp-ui-font-color2); line-height: 1.3; white-space: normal; }
+.lv-explorer .widget-html-content:has(.lv-note) { white-space: normal; width: 100%; }
 .lv-explorer img { width: 100%; height: auto; max-width: 100%; }
 </style>"""
 
