@@ -13,6 +13,7 @@ Imported by notebooks only.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -95,7 +96,7 @@ class _Explorer:
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         """The live widget, a PNG of the current state (static pages, slides) and a one-line text."""
         bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
-        bundle["image/png"] = self.snapshot()
+        bundle["image/png"] = base64.b64encode(self.snapshot()).decode("ascii")  # mimebundles carry base64
         bundle["text/plain"] = f"{type(self).__name__} ({PRE_RUN_TEXT})"
         return bundle
 

@@ -31,6 +31,8 @@ pytestmark = pytest.mark.browser
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SLIDES_NOTEBOOK = "05_elbo.ipynb"
 LIVE_CELL = 'print(f"live on a slide: log 2 = {math.log(2):.4f}")'  # needs the setup cell's `import math`
+# RISE cannot render ipywidgets: an explorer shows the PNG of its state there instead of a dead slider
+EXPLORER_CELL = "from lecture_vae.classroom import widgets\n\nwidgets.ReparamExplorer()"
 # every cell kept in the DOM, so a test can find any of them (the news setting comes from the override)
 USER_SETTINGS = {"@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"}}
 HANGUL = r"/[\uac00-\ud7a3]+/"
@@ -62,7 +64,9 @@ def _slides_copy(src: Path, dst: Path) -> None:
     setup = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
     live = nbformat.v4.new_code_cell(LIVE_CELL, id="live-cell")
     live.metadata["slideshow"] = {"slide_type": "subslide"}
-    nb.cells.insert(setup + 1, live)
+    explorer = nbformat.v4.new_code_cell(EXPLORER_CELL, id="explorer-cell")
+    explorer.metadata["slideshow"] = {"slide_type": "subslide"}
+    nb.cells[setup + 1 : setup + 1] = [live, explorer]
     nb.cells[setup].outputs, nb.cells[setup].execution_count = [], None
     nbformat.write(nb, dst)
 
@@ -238,7 +242,8 @@ def test_a_notebook_runs_as_live_slides(lab: Lab, browser, artifacts: Path, view
             assert page.locator(".reveal section.present h2").first.is_visible()
         page.screenshot(path=str(artifacts / f"slides_section_{name}.png"))
 
-        for slide, source_start in (("0/1", "import"), ("0/2", "print(")):  # the setup cell, then the live cell
+        steps = (("0/1", "import"), ("0/3", "from lecture_vae.classroom"), ("0/2", "print("))
+        for slide, source_start in steps:  # the setup cell, an explorer, then the live cell
             page.evaluate(f"location.hash = '#/slide-{slide.replace('/', '-')}'")
             page.wait_for_function(  # the slide in view shows the expected cell
                 "s => [...document.querySelectorAll('.reveal section.present .jp-CodeCell .cm-content')]"
@@ -264,6 +269,13 @@ def test_a_notebook_runs_as_live_slides(lab: Lab, browser, artifacts: Path, view
         assert output.is_visible()
         box, slide = output.bounding_box(), page.viewport_size
         assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= slide["height"]
+
+        page.evaluate("location.hash = '#/slide-0-3'")
+        picture = page.locator(".reveal section.present .jp-OutputArea-output img").first
+        picture.wait_for(timeout=20_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / f"slides_explorer_{name}.png"))
+        assert picture.evaluate("i => i.complete && i.naturalWidth") >= 1500  # the 2x PNG of the explorer
     finally:
         page.close()
         lab.stop_kernels()

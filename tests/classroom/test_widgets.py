@@ -3,6 +3,7 @@ explorers.py computes for the sliders' values."""
 
 from __future__ import annotations
 
+import base64
 import io
 
 import matplotlib.text
@@ -103,12 +104,13 @@ def test_explorers_display_as_their_widget_with_a_png_of_their_state(latent):
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     assert "application/vnd.jupyter.widget-view+json" in data
     assert data["text/plain"] == "LatentExplorer (Run > Run All Cells to show the sliders)"  # static fallback
-    assert data["image/png"].startswith(PNG)  # a static page shows a picture, not a dead slider
-    both = Image.open(io.BytesIO(data["image/png"]))
+    png = base64.b64decode(data["image/png"])  # a mimebundle carries images as base64 text
+    assert png.startswith(PNG)  # a static page shows a picture, not a dead slider
+    both = Image.open(io.BytesIO(png))
     point, path = (Image.open(io.BytesIO(v)) for v in (latent.image.value, latent.path_image.value))
     assert both.size == (max(point.width, path.width), point.height + path.height)  # the two views stacked
     bayes = widgets.BayesExplorer()
-    assert bayes._repr_mimebundle_()["image/png"] == bayes.image.value
+    assert base64.b64decode(bayes._repr_mimebundle_()["image/png"]) == bayes.image.value
 
 
 def _texts(fig: Figure) -> list:
