@@ -80,6 +80,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterator[L
     shutil.copytree(repo_root / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (root / "slides").mkdir()
     _slides_copy(repo_root / "notebooks" / SLIDES_NOTEBOOK, root / "slides" / SLIDES_NOTEBOOK)
+    shutil.copy(repo_root / "notebooks" / "rise.css", root / "slides" / "rise.css")  # RISE reads it beside the notebook
     (tmp / "app-settings").mkdir()
     shutil.copy(repo_root / "jupyter-lab-overrides.json", tmp / "app-settings" / "overrides.json")
     for name, value in USER_SETTINGS.items():
@@ -241,6 +242,12 @@ def test_a_notebook_runs_as_live_slides(lab: Lab, browser, artifacts: Path, view
             page.wait_for_timeout(800)
             assert page.locator(".reveal section.present h2").first.is_visible()
         page.screenshot(path=str(artifacts / f"slides_section_{name}.png"))
+        # notebooks/rise.css: body text of at least 17 px on a laptop, larger on a projector
+        text_px = page.evaluate(
+            "() => parseFloat(getComputedStyle(document.querySelector("
+            "'.reveal section.present .jp-RenderedHTMLCommon p')).fontSize)"
+        )
+        assert text_px >= (17 if viewport[0] < 1600 else 22), f"slide text is {text_px}px at {viewport}"
 
         steps = (("0/1", "import"), ("0/3", "from lecture_vae.classroom"), ("0/2", "print("))
         for slide, source_start in steps:  # the setup cell, an explorer, then the live cell
