@@ -18,7 +18,9 @@ does not name is reported by ``apply`` and ``check`` and treated as core, so it 
   true``, so JupyterLab opens the notebook with the deep dive folded.
 
 ``apply`` is idempotent: running it twice leaves the files byte-identical (written only when changed).
-Open a notebook in JupyterLab and press Alt+R ("RISE: preview"), or use "Open as Reveal Slideshow".
+Open a notebook in JupyterLab and press Alt+R ("RISE: preview"), or use "Open as Reveal Slideshow";
+``notebooks/rise.css`` sets the slides' type size. ipywidgets do not render on RISE slides: the
+explorers show a PNG of their state there, so drive them in the notebook view.
 """
 
 from __future__ import annotations

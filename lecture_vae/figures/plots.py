@@ -158,7 +158,8 @@ def latent_scatter(
         for i, c in enumerate(classes.tolist()):
             keep = labels == c
             ax.scatter(z[keep, 0], z[keep, 1], s=6, alpha=0.7, color=cmap(i), label=str(c))
-        ax.legend(title="label", markerscale=2.5, fontsize="small", loc="best")
+        # beside the plot, not over the points (ten classes fill any corner of a latent map)
+        ax.legend(title="label", markerscale=2.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     else:
         points = ax.scatter(z[:, 0], z[:, 1], s=6, alpha=0.7, c=labels.float(), cmap="viridis")
         fig.colorbar(points, ax=ax, label="label")

@@ -154,3 +154,11 @@ def test_manifold_grid_ticks_are_symmetric_and_gutters_are_lines(n):
     vertical, horizontal = ax.collections[-2:]
     assert len(vertical.get_segments()) == len(horizontal.get_segments()) == n - 1
     assert ax.get_xlim() == (-0.5, n * 4 - 0.5)  # the last column is whole
+
+
+def test_latent_scatter_legend_sits_beside_the_points():
+    g = torch.Generator().manual_seed(0)
+    fig = plots.latent_scatter(torch.randn(200, 2, generator=g), torch.arange(200) % 10)
+    (ax,) = fig.axes
+    renderer = fig.canvas.get_renderer()
+    assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
