@@ -150,18 +150,21 @@ def test_make_lab_override_turns_off_the_news_pop_up(lab: Lab):
 
 def test_opening_a_notebook_never_modifies_it(lab: Lab, browser, artifacts: Path):
     """Each notebook in turn, in one JupyterLab page: open it, let its kernel start (JupyterLab then
-    compares the kernelspec), wait a few seconds; the tab must not be dirty and the file unchanged."""
-    before = {p.name: _digest(lab.root / "notebooks" / p.name) for p in NOTEBOOKS}
+    compares the kernelspec), wait a few seconds; the tab must not be dirty and the file unchanged.
+    Also the slides version (deep dives folded by "jp-MarkdownHeadingCollapsed"): folded on opening,
+    and still unmodified."""
+    paths = [f"notebooks/{p.name}" for p in NOTEBOOKS] + [f"slides/{SLIDES_NOTEBOOK}"]
+    before = {p: _digest(lab.root / p) for p in paths}
+    hidden: dict[str, int] = {}
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     dirty, toasts = [], []
     try:
         page.goto(lab.page_url("notebooks"))
         page.wait_for_function("() => window.jupyterapp?.commands.hasCommand('docmanager:open')", timeout=60_000)
         page.evaluate("() => window.jupyterapp.restored")
-        for path in NOTEBOOKS:
-            page.evaluate(
-                "p => window.jupyterapp.commands.execute('docmanager:open', {path: p})", f"notebooks/{path.name}"
-            )
+        for rel in paths:
+            path = Path(rel)
+            page.evaluate("p => window.jupyterapp.commands.execute('docmanager:open', {path: p})", rel)
             tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
             page.wait_for_function(
                 "name => document.querySelector('.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current')"
@@ -171,11 +174,15 @@ def test_opening_a_notebook_never_modifies_it(lab: Lab, browser, artifacts: Path
             )
             page.wait_for_selector("text=| Idle", timeout=60_000)  # its kernel is up: kernelspec compared
             page.wait_for_timeout(2500)  # a few seconds for any metadata update to land
-            page.screenshot(path=str(artifacts / f"open_{path.stem}_1366.png"))
+            page.screenshot(path=str(artifacts / f"open_{path.parent.name}_{path.stem}_1366.png"))
+            hidden[rel] = page.evaluate(
+                "() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell')]"
+                ".filter(c => c.offsetParent === null).length"
+            )
             if "jp-mod-dirty" in (tab.get_attribute("class") or ""):
-                dirty.append(path.name)
+                dirty.append(rel)
             if page.locator(".Toastify__toast").count():
-                toasts.append(path.name)
+                toasts.append(rel)
             page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
             page.wait_for_timeout(300)
             lab.stop_kernels()
@@ -184,8 +191,11 @@ def test_opening_a_notebook_never_modifies_it(lab: Lab, browser, artifacts: Path
         lab.stop_kernels()
     assert not dirty, f"opening marked these notebooks modified: {dirty}"
     assert not toasts, f"a notification covered the view of: {toasts}"
-    after = {p.name: _digest(lab.root / "notebooks" / p.name) for p in NOTEBOOKS}
-    assert after == before
+    assert {p: _digest(lab.root / p) for p in paths} == before
+    skipped = nbformat.read(lab.root / "slides" / SLIDES_NOTEBOOK, as_version=4).cells
+    folded = [c for c in skipped if c.metadata.get("slideshow", {}).get("slide_type") == "skip"]
+    folded_headings = [c for c in folded if c.metadata.get("jp-MarkdownHeadingCollapsed")]
+    assert hidden[f"slides/{SLIDES_NOTEBOOK}"] == len(folded) - len(folded_headings), hidden
 
 
 def test_korean_glossary_renders_with_a_real_font(lab: Lab, browser, artifacts: Path):
