@@ -25,10 +25,18 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)  ## only set up .venv (TORCH_INDEX=cpu: PyTorch's CPU build on Linux)
 
-lab: $(STAMP)  ## set up and open the notebooks in JupyterLab
-	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
+# JupyterLab reads overrides.json from <venv>/share/jupyter/lab/settings: no news pop-up in this environment
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 
-test: $(STAMP)  ## set up and run every test: ruff, import rules, unit tests, nbval over notebooks/
+$(LAB_SETTINGS)/overrides.json: jupyter-lab-overrides.json $(STAMP)
+	mkdir -p $(LAB_SETTINGS)
+	cp jupyter-lab-overrides.json $@
+
+lab: $(STAMP) $(LAB_SETTINGS)/overrides.json  ## set up and open JupyterLab on the repository (notebooks/ and student/)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
+
+test: $(STAMP) $(LAB_SETTINGS)/overrides.json  ## set up and run every test: ruff, import rules, unit tests, nbval over notebooks/
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest

@@ -117,12 +117,13 @@ def vae_diagram(ax: Axes | None = None) -> Figure:
     _box(ax, (0.8, y), "$x$\ndata", "data", w=1.0, h=0.9)
     _trapezoid(ax, (2.75, y), "encoder\n$q_\\phi(z\\,|\\,x)$", widen=False, w=1.9, h=1.7)
     _box(ax, (5.0, y), "$\\mu_\\phi(x)$\n$\\Sigma_\\phi(x)$", "value", w=1.3, h=1.0)
-    _oval(ax, (7.2, y), "$z$\nsample", w=1.3, h=1.0)
+    # z is deterministic given (mu, Sigma) and the noise eps, as in the reparameterized graph of S8
+    _box(ax, (7.2, y), "$z$\n$= \\mu + A\\epsilon$", "value", w=1.3, h=1.0)
     _trapezoid(ax, (9.45, y), "decoder\n$p_\\theta(x\\,|\\,z)$", widen=True, w=1.9, h=1.7)
     _box(
         ax,
         (11.9, y),
-        "$\\hat{x} = \\mathbb{E}[x\\,|\\,z]$\nmean of $p_\\theta(x\\,|\\,z)$",
+        "$\\hat{x} = \\mathbb{E}[x\\,|\\,z]$\n(display only)",
         "data",
         w=1.9,
         h=0.9,
@@ -135,7 +136,7 @@ def vae_diagram(ax: Axes | None = None) -> Figure:
     # the sampling step and its noise input (S8)
     _oval(ax, (7.2, 5.15), "$\\epsilon \\sim \\mathcal{N}(0, I)$", w=2.0, h=0.7, fontsize=9.5)
     _arrow(ax, (7.2, 4.8), (7.2, 3.9))
-    ax.text(7.45, 4.45, "$z = \\mu + A\\epsilon$,  $AA^\\top = \\Sigma$", fontsize=9, va="center", ha="left")
+    ax.text(7.45, 4.4, "noise input;  $AA^\\top = \\Sigma$", fontsize=10, va="center", ha="left")
 
     # the prior and the two loss terms (S6, S7)
     _box(ax, (2.2, 1.55), "prior $p(z) = \\mathcal{N}(0, I)$", "prior", w=2.5, h=0.6)
@@ -143,7 +144,9 @@ def vae_diagram(ax: Axes | None = None) -> Figure:
     _arrow(ax, (5.0, y - 0.5), (5.0, 1.85), linestyle="--")
     _arrow(ax, (3.45, 1.55), (3.8, 1.55), linestyle="--")
     _box(ax, (10.2, 1.55), "reconstruction $\\mathbb{E}_q \\log p_\\theta(x\\,|\\,z)$", "loss", w=3.6, h=0.6)
-    _arrow(ax, (11.9, y - 0.45), (11.4, 1.85), linestyle="--")
+    # the reconstruction term scores the data x under the decoder's distribution, not its mean x-hat
+    _arrow(ax, (9.6, y - 0.75), (9.9, 1.85), linestyle="--")
+    ax.text(10.15, 2.45, "$\\log p_\\theta(x\\,|\\,z)$\nat the data $x$", fontsize=9.5, ha="left", va="center")
     ax.plot([0.8, 0.8, 8.4], [y - 0.45, 0.9, 0.9], color=FORWARD, linestyle="--", lw=1.4)
     _arrow(ax, (8.4, 0.9), (9.0, 1.25), linestyle="--")
     ax.text(
@@ -164,7 +167,7 @@ def vae_diagram(ax: Axes | None = None) -> Figure:
             Line2D([], [], color=FORWARD, linestyle="--", label="enters a loss term"),
         ],
         loc="upper left",
-        fontsize=8.5,
+        fontsize=10,
         frameon=False,
         ncol=1,
     )
@@ -184,15 +187,15 @@ def computation_graph(reparameterized: bool, ax: Axes | None = None) -> Figure:
     cx, bx = 2.9, 4.6  # the forward column; the backward (gradient) column to its right
     levels = {"input": 0.6, "encoder": 2.0, "params": 3.45, "z": 4.9, "loss": 6.35}
     _box(ax, (1.9, levels["input"]), "$x$", "data", w=0.9, h=0.6)
-    _box(ax, (3.9, levels["input"]), "$\\phi$\nparameters", "param", w=1.5, h=0.8, fontsize=9)
+    _box(ax, (3.9, levels["input"]), "$\\phi$\nparameters", "param", w=1.5, h=0.8, fontsize=10)
     _trapezoid(ax, (cx, levels["encoder"]), "encoder", widen=False, w=2.0, h=1.1)
     _box(ax, (cx, levels["params"]), "$\\mu_\\phi(x),\\ A_\\phi(x)$", "value", w=2.1, h=0.65)
     if reparameterized:
         _box(ax, (cx, levels["z"]), "$z = \\mu + A\\epsilon$", "value", w=2.1, h=0.7)
-        _oval(ax, (0.95, levels["params"]), "$\\epsilon \\sim \\mathcal{N}(0, I)$\ninput", w=1.8, h=0.9, fontsize=9)
+        _oval(ax, (0.95, levels["params"]), "$\\epsilon \\sim \\mathcal{N}(0, I)$\ninput", w=1.8, h=0.9, fontsize=10)
         _arrow(ax, (1.3, levels["params"] + 0.42), (cx - 0.75, levels["z"] - 0.35))
     else:
-        _oval(ax, (cx, levels["z"]), "$z \\sim \\mathcal{N}(\\mu, AA^\\top)$\nsampling", w=2.5, h=0.95, fontsize=9)
+        _oval(ax, (cx, levels["z"]), "$z \\sim \\mathcal{N}(\\mu, AA^\\top)$\nsampling", w=2.5, h=0.95, fontsize=10)
     _box(ax, (cx, levels["loss"]), "loss $f(z) = -\\log p_\\theta(x\\,|\\,z)$", "loss", w=3.4, h=0.65, fontsize=9.5)
     # forward arrows (solid, upward)
     _arrow(ax, (1.9, 0.9), (cx - 0.45, 1.55))
@@ -209,7 +212,7 @@ def computation_graph(reparameterized: bool, ax: Axes | None = None) -> Figure:
         c = 4.175  # a cross over the edge z -> (mu, A): the sampling node has no derivative
         ax.plot([bx - 0.25, bx + 0.25], [c - 0.25, c + 0.25], color=BACKWARD, lw=3)
         ax.plot([bx - 0.25, bx + 0.25], [c + 0.25, c - 0.25], color=BACKWARD, lw=3)
-        ax.text(bx + 0.35, c, "blocked:\nno $\\partial z/\\partial \\phi$", color=BACKWARD, fontsize=9, va="center")
+        ax.text(bx + 0.35, c, "blocked:\nno $\\partial z/\\partial \\phi$", color=BACKWARD, fontsize=10, va="center")
         ax.text(
             cx, -0.15, "the encoder gets no gradient from $f$", color=BACKWARD, fontsize=9.5, ha="center", va="center"
         )
@@ -219,11 +222,11 @@ def computation_graph(reparameterized: bool, ax: Axes | None = None) -> Figure:
         4.175,
         "$\\partial z/\\partial \\mu = I$\n$\\partial z_i/\\partial A_{ij} = \\epsilon_j$",
         color=BACKWARD,
-        fontsize=9,
+        fontsize=10,
         va="center",
     )
     _arrow(ax, (bx, 3.15), (bx, 2.1), **back)
-    ax.text(bx + 0.12, 2.62, "backprop\nthrough\nencoder", color=BACKWARD, fontsize=9, va="center")
+    ax.text(bx + 0.12, 2.62, "backprop\nthrough\nencoder", color=BACKWARD, fontsize=10, va="center")
     _arrow(ax, (bx, 1.9), (4.35, 1.05), **back)
     ax.text(cx, -0.15, "$\\nabla_\\phi f$ exists: the encoder learns", color=BACKWARD, fontsize=9.5, ha="center")
     return fig
@@ -248,7 +251,7 @@ def reparameterization_graphs(axes: Sequence[Axes] | None = None) -> Figure:
         ],
         loc="lower center",
         ncol=5,
-        fontsize=9,
+        fontsize=10,
         frameon=False,
     )
     fig.suptitle("The reparameterization trick moves the randomness into an input (S8)", fontsize=12)

@@ -158,7 +158,8 @@ def latent_scatter(
         for i, c in enumerate(classes.tolist()):
             keep = labels == c
             ax.scatter(z[keep, 0], z[keep, 1], s=6, alpha=0.7, color=cmap(i), label=str(c))
-        ax.legend(title="label", markerscale=2.5, fontsize="small", loc="best")
+        # beside the plot, not over the points (ten classes fill any corner of a latent map)
+        ax.legend(title="label", markerscale=2.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     else:
         points = ax.scatter(z[:, 0], z[:, 1], s=6, alpha=0.7, c=labels.float(), cmap="viridis")
         fig.colorbar(points, ax=ax, label="label")
@@ -199,15 +200,34 @@ def manifold_grid(
     z = torch.stack([z1.reshape(-1), z2.reshape(-1)], -1).to(device=p.device, dtype=p.dtype)
     decoder = model.decoder
     x = decoder.mean(z) if hasattr(decoder, "mean") else model.decode(z)
-    fig = image_grid(x, image_shape, nrow=n, ax=ax, title=title, cmap=cmap, pad=pad)
+    # tiles abut in the image; gutters are drawn as lines of one width, not as resampled pixels
+    fig = image_grid(x, image_shape, nrow=n, ax=ax, title=title, cmap=cmap, pad=0)
     ax = fig.axes[0] if ax is None else ax
     h, w = image_shape
-    ticks = list(range(0, n, max(1, n // 5)))
-    ax.set_xticks([c * (w + pad) + (w - 1) / 2 for c in ticks], [f"{float(axis[c]):.2g}" for c in ticks])
-    ax.set_yticks([r * (h + pad) + (h - 1) / 2 for r in ticks], [f"{float(axis[n - 1 - r]):.2g}" for r in ticks])
+    if pad > 0:
+        fig.canvas.draw_idle()
+        tile_pt = ax.get_window_extent().width * 72 / fig.dpi / n
+        lw = max(0.75, tile_pt * pad / (w + pad))
+        colour = ax.get_images()[0].cmap(1.0)
+        kw = {"color": colour, "lw": lw, "capstyle": "butt"}
+        ax.vlines([c * w - 0.5 for c in range(1, n)], -0.5, n * h - 0.5, **kw)
+        ax.hlines([r * h - 0.5 for r in range(1, n)], -0.5, n * w - 0.5, **kw)
+        ax.set_xlim(-0.5, n * w - 0.5)
+        ax.set_ylim(n * h - 0.5, -0.5)
+    ticks = symmetric_ticks(n)
+    label = lambda v: f"{v:.2g}" if abs(v) > 1e-6 else "0"  # noqa: E731  (linspace's centre is ~1e-8)
+    ax.set_xticks([c * w + (w - 1) / 2 for c in ticks], [label(float(axis[c])) for c in ticks])
+    ax.set_yticks([r * h + (h - 1) / 2 for r in ticks], [label(float(axis[n - 1 - r])) for r in ticks])
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
     return fig
+
+
+def symmetric_ticks(n: int, k: int = 5) -> list[int]:
+    """About ``k`` tile indices of an ``n``-tile axis, symmetric about its centre (first, middle, last)."""
+    half = {int(i * (n - 1) / (k - 1)) for i in range(k // 2)}
+    middle = {(n - 1) // 2} if n % 2 else set()
+    return sorted(half | middle | {n - 1 - i for i in half})
 
 
 def density_contour(

@@ -85,6 +85,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterator[s
     )
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}"]
     cmd += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root"]
+    cmd += ["--LabApp.expose_app_in_browser=True"]
     log = (tmp / "lab.log").open("w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
@@ -108,6 +109,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterator[s
             proc.kill()
             proc.wait()
         log.close()
+
+
+_MEASURE = """() => {
+  const e = document.querySelector('.lv-bayes-explorer');
+  const row = e.querySelector('.widget-hbox'), img = row.querySelector('img');
+  const controls = row.querySelector('.widget-vbox');
+  const label = e.querySelector('.lv-x1 .widget-label');
+  return {row: row.getBoundingClientRect().width, controls: controls.getBoundingClientRect().width,
+          img: img.getBoundingClientRect().width, natural: img.naturalWidth,
+          label: parseFloat(getComputedStyle(label).fontSize)};
+}"""
 
 
 def _pixels(path: Path) -> np.ndarray:
@@ -153,9 +165,31 @@ def test_latent_explorer_redraws_when_a_slider_moves(chromium: str, lab: str, re
                 widget = page.locator(f".lv-{name}")
                 widget.scroll_into_view_if_needed()
                 widget.screenshot(path=str(artifacts / f"{name}.png"))
+            sizes = {}
+            for width, height in ((1366, 768), (1920, 1080)):  # laptop, projector
+                page.set_viewport_size({"width": width, "height": height})
+                page.wait_for_timeout(800)
+                explorer = page.locator(".lv-bayes-explorer")
+                explorer.scroll_into_view_if_needed()
+                explorer.screenshot(path=str(artifacts / f"bayes-explorer_{width}.png"))
+                sizes[width] = page.evaluate(_MEASURE)
+            page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-presentation-mode')")
+            page.wait_for_timeout(800)
+            explorer.scroll_into_view_if_needed()
+            explorer.screenshot(path=str(artifacts / "bayes-explorer_1920_presentation.png"))
+            sizes["presentation"] = page.evaluate(_MEASURE)
         finally:
             page.screenshot(path=str(artifacts / "page.png"))
             browser.close()
+
+    # the figure takes the row's width beside the controls, and grows with the window
+    for key in (1366, 1920):
+        m = sizes[key]
+        assert m["img"] >= 0.95 * (m["row"] - m["controls"]), f"figure not filling the cell at {key}px: {m}"
+        assert m["natural"] >= m["img"], f"the PNG is upscaled at {key}px (blurry): {m}"
+    assert sizes[1920]["img"] > 1.3 * sizes[1366]["img"]
+    # widget text follows the notebook's content size, and Presentation Mode's larger one
+    assert sizes[1920]["label"] >= 14 and sizes["presentation"]["label"] > sizes[1920]["label"] + 2, sizes
 
     a, b = _pixels(before), _pixels(after)
     assert a.std() > 10, "the first screenshot is blank: the widget did not render"

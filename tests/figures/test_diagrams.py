@@ -92,3 +92,19 @@ def test_reparameterization_graphs_checks_axes_count():
     _, axes = plt.subplots(1, 3)
     with pytest.raises(ValueError, match="axes must hold 2"):
         diagrams.reparameterization_graphs(axes=list(axes))
+
+
+def test_vae_diagram_agrees_with_the_reparameterized_graph_on_z():
+    """z = mu + A eps is a deterministic node in both pictures (only eps is a random draw), and the
+    reconstruction term leaves the decoder's distribution, not the displayed mean x-hat."""
+    fig = diagrams.vae_diagram()
+    ax = fig.axes[0]
+    z_text = next(t for t in ax.texts if t.get_text().startswith("$z$"))
+    face = next(
+        p.get_facecolor() for p in ax.patches if p.contains_point(ax.transData.transform(z_text.get_position()))
+    )
+    assert matplotlib.colors.to_hex(face) == diagrams.COLORS["value"]
+    assert r"\mu + A\epsilon" in z_text.get_text()
+    random = [p for p in ax.patches if matplotlib.colors.to_hex(p.get_facecolor()) == diagrams.COLORS["random"]]
+    assert len(random) == 1  # eps only
+    assert "display only" in _texts(fig)

@@ -138,3 +138,27 @@ def test_density_contour_of_a_grid_posterior():
     assert fig2.axes[0].collections or fig2.axes[0].get_children()
     with pytest.raises(ValueError, match="log_prob"):
         plots.density_contour(post.grid.axes, torch.zeros(10))
+
+
+@pytest.mark.parametrize("n", [5, 7, 15, 20])
+def test_manifold_grid_ticks_are_symmetric_and_gutters_are_lines(n):
+    """Tick values mirror each other (z and -z), and pad draws n-1 gutter lines each way instead of
+    pad pixels that nearest-neighbour resampling would draw unevenly."""
+    torch.manual_seed(0)
+    fig = plots.manifold_grid(VAE(12, 2, hidden=(8,)), (3, 4), n=n, lim=2.0, pad=1)
+    (ax,) = fig.axes
+    values = [float(t.get_text().replace("\u2212", "-")) for t in ax.get_xticklabels()]
+    assert values == [-v for v in reversed(values)] and len(values) >= 3 + (n % 2 == 0) - 1
+    assert values[0] == -2.0 and values[-1] == 2.0
+    assert torch.as_tensor(ax.get_images()[0].get_array().data).shape == (n * 3, n * 4)  # no pad pixels
+    vertical, horizontal = ax.collections[-2:]
+    assert len(vertical.get_segments()) == len(horizontal.get_segments()) == n - 1
+    assert ax.get_xlim() == (-0.5, n * 4 - 0.5)  # the last column is whole
+
+
+def test_latent_scatter_legend_sits_beside_the_points():
+    g = torch.Generator().manual_seed(0)
+    fig = plots.latent_scatter(torch.randn(200, 2, generator=g), torch.arange(200) % 10)
+    (ax,) = fig.axes
+    renderer = fig.canvas.get_renderer()
+    assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
