@@ -174,13 +174,16 @@ PLAN: dict[str, NotebookPlan] = {
         0,
         (
             core("The data", 1),
-            core("The objective that", 1),
-            core("Training", 2, "fit() on the 8x8 digits (under a minute)"),
+            deep("Build it yourself: the model", 15),
+            core("The loss", 1, "the per-image sum over pixels and latent dimensions"),
+            deep("The training loop", 10),
+            core("Your VAE on the digits, then", 2, "fit() on the 8x8 digits (seconds)"),
             core("Reading the training curves", 1),
-            core("Reconstructions", 1),
+            deep("Reconstructions", 3),
             core("Samples from the prior", 1),
             core("The latent space", 1, "the latent scatter"),
             deep("The decoded manifold", 5),
+            core("Autoencoder vs VAE", 1, "the autoencoder-vs-VAE figure: holes in the latent map"),
             core("Summary", 0),
         ),
         exercises_minutes=30,
@@ -189,10 +192,13 @@ PLAN: dict[str, NotebookPlan] = {
         "beyond S8",
         0,
         (
-            core("The importance-weighted bound", 3, "ELBO <= IWAE-k <= log p(x) as k grows"),
+            core("The importance-weighted bound", 2, "ELBO <= IWAE-k <= log p(x) as k grows"),
             deep("The sandwich where", 10),
             deep("Diagonal or full covariance", 10),
             core("Posterior collapse under", 2, "the beta-sweep figure"),
+            deep("What a collapsed dimension looks like", 8),
+            deep("Two remedies", 10),
+            core("Pitfalls, each a measured failure", 1, "the pitfall table"),
             core("Summary", 0),
         ),
         exercises_minutes=30,
@@ -380,13 +386,34 @@ def split_at_headings(nb: NotebookNode) -> int:
     return added
 
 
+def mark_deep_dive(cell: NotebookNode) -> bool:
+    """Add " (deep dive)" to the ``##`` heading a deep-dive cell starts with, unless it says so (or is the
+    exercises or references); return whether the heading changed."""
+    lines = cell.source.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        m = _HEADING.match(line.rstrip("\n"))
+        if not line.strip():
+            continue
+        if not m or len(m.group(1)) != 2:
+            return False
+        norm = _norm(m.group(2))
+        if DEEP_MARKER in norm or norm.split(" ")[0].rstrip(":") in ALWAYS_SELF_STUDY:
+            return False
+        lines[i] = f"{m.group(1)} {m.group(2)} ({DEEP_MARKER})" + ("\n" if line.endswith("\n") else "")
+        cell.source = "".join(lines)
+        return True
+    return False
+
+
 def apply(nb: NotebookNode, plan: NotebookPlan | None) -> list[str]:
-    """Split cells at section headings, set slide types, fold deep-dive headings (in place); return warnings."""
+    """Split cells at section headings, set slide types, mark and fold deep-dive headings (in place);
+    return warnings."""
     split_at_headings(nb)
     for cell, kind, role in zip(nb.cells, slide_types(nb, plan), roles(nb, plan), strict=True):
         cell.metadata.setdefault("slideshow", NotebookNode())["slide_type"] = kind
         h = first_heading(cell)
         if h is not None and h[0] <= 2 and role.deep:
+            mark_deep_dive(cell)
             cell.metadata[COLLAPSED] = True
         else:
             cell.metadata.pop(COLLAPSED, None)

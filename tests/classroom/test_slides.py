@@ -45,7 +45,9 @@ def test_apply_splits_skips_and_folds_deep_dives_and_reports_unplanned_headings(
     assert warnings == ["heading not in the plan (shown as core): 'Something new'"]
     types = [c.metadata.slideshow.slide_type for c in nb.cells]
     sources = [c.source.splitlines()[0] for c in nb.cells]
-    assert sources[4:6] == ["Reading it.", "## 2. Quadrature: exact, hopeless beyond"]  # split at the heading
+    # split at the heading, which is marked as a deep dive (headings that say so already are left alone)
+    assert sources[4:6] == ["Reading it.", "## 2. Quadrature: exact, hopeless beyond (deep dive)"]
+    assert sources[8] == "## Deep dive: the proof" and sources[11] == "## Exercises"
     assert types == [
         "slide", "-",  # title + setup
         "slide", "subslide",  # Intro, a long code cell
