@@ -110,3 +110,10 @@ def test_command_line_apply_then_check(tmp_path: Path):
     first = run("apply", str(path))
     assert first.returncode == 0 and "updated" in first.stdout and "no plan for this notebook" in first.stdout
     assert "unchanged" in run("apply", str(path)).stdout
+
+
+def test_readme_shows_the_plan_and_the_self_study_table():
+    """The lecturer's plan in the README is the plan the slides follow (regenerate with `slides plan`)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert slides.plan_table().strip() in readme
+    assert slides.self_study_table().strip() in readme
