@@ -46,9 +46,10 @@ execute: $(STAMP)  ## re-execute every notebook in a fresh kernel, then strip vo
 	$(BIN)/python -m lecture_vae.classroom.notebooks execute
 	$(BIN)/python -m lecture_vae.classroom.translate sync
 
-site: $(STAMP) $(MATHJAX)  ## build the course website from the stored notebooks into docs/_build/html
+site: $(STAMP) $(MATHJAX)  ## build the course website (English, and Korean in ko/) from the stored notebooks
 	$(BIN)/python -m sphinx -b html -W --keep-going -q docs docs/_build/html
-	@echo "open docs/_build/html/index.html"
+	$(BIN)/python -m sphinx -b html -W --keep-going -q -c docs -t ko docs/ko docs/_build/html/ko
+	@echo "open docs/_build/html/index.html (Korean: docs/_build/html/ko/index.html)"
 
 mathjax: $(MATHJAX)  ## a local copy of MathJax for the website (from the npm package; maths renders offline)
 $(MATHJAX):

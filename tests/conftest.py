@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +51,26 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI must build and check the website")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def site_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The website's two editions (``make site``), built from scratch with `-W` (any warning fails the build):
+    English in the returned folder, Korean in its ``ko/``."""
+    if not (REPO_ROOT / "docs" / "_static" / "mathjax" / "tex-mml-chtml.js").is_file():
+        if shutil.which("npm") is None or shutil.which("make") is None:
+            _missing("the local MathJax is missing and npm is not available to fetch it (make mathjax)")
+        subprocess.run(["make", "-s", "mathjax"], cwd=REPO_ROOT, check=True)
+    out = tmp_path_factory.mktemp("site") / "html"
+    sphinx = [sys.executable, "-m", "sphinx", "-E", "-b", "html", "-W", "--keep-going", "-q"]
+    for args in (["docs", str(out)], ["-c", "docs", "-t", "ko", "docs/ko", str(out / "ko")]):
+        proc = subprocess.run(sphinx + args, cwd=REPO_ROOT, capture_output=True, text=True)
+        problems = f"{proc.stdout}\n{proc.stderr}"
+        assert proc.returncode == 0, f"sphinx-build {args[-2]} failed (warnings are errors):\n{problems}"
+    return out

@@ -17,8 +17,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +25,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-MATHJAX = ROOT / "docs" / "_static" / "mathjax" / "tex-mml-chtml.js"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
@@ -52,17 +49,9 @@ def _png_hashes(nb: dict) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The website, built from scratch into a temporary folder with `-W` (any warning fails the build)."""
-    if not MATHJAX.is_file():
-        if shutil.which("npm") is None or shutil.which("make") is None:
-            _missing("the local MathJax is missing and npm is not available to fetch it (make mathjax)")
-        subprocess.run(["make", "-s", "mathjax"], cwd=ROOT, check=True)
-    out = tmp_path_factory.mktemp("site") / "html"
-    cmd = [sys.executable, "-m", "sphinx", "-E", "-b", "html", "-W", "--keep-going", "-q", "docs", str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0, f"sphinx-build failed (warnings are errors):\n{proc.stdout}\n{proc.stderr}"
-    return out
+def site(site_html: Path) -> Path:
+    """The website, built from scratch with `-W` (any warning fails the build); conftest.py builds it."""
+    return site_html
 
 
 def test_every_chapter_is_a_page_in_order(site: Path):
