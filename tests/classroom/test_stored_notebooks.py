@@ -16,10 +16,7 @@ NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9][0-9]_*.
 WIDGET = "application/vnd.jupyter.widget-view+json"
 PROGRESS = re.compile(r"\d+%\|.*\||\d+/\d+ \[\d\d:\d\d<")  # tqdm's text: " 0%|   | 0/40 [00:00<?, ?epoch/s]"
 # notebooks whose stored outputs predate the fix: re-execute them (make execute), then drop the entry
-STALE = {
-    "07_training.ipynb": "stores fit's tqdm widget (its text fallback reads '0%'): store a plain-text summary",
-    "10_interactive.ipynb": "stores the explorers without their PNG: re-execute",
-}
+STALE: dict[str, str] = {}
 
 
 def _texts(output: dict) -> list[str]:
