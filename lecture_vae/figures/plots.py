@@ -72,6 +72,7 @@ def image_grid(
     ax.imshow(grid.numpy(), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.spines[:].set_visible(False)  # the padding frames the images; no axis lines under the grid
     ax.set_title(title or f"{len(images)} images")
     ax.set_xlabel(f"{nrow} per row, read left to right")
     return fig
