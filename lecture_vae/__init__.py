@@ -62,7 +62,7 @@ from .reparam import (
 from .tractable import LinearGaussian, grid_log_marginal, grid_posterior, log_joint_fn, make_grid
 from .utils import pick_device, seed_everything
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "VAE",

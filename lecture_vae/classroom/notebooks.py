@@ -58,9 +58,8 @@ def links_source(names: Sequence[str]) -> str:
     """The markdown of notebook 00's table of Colab and Binder links, one row per notebook file name."""
     link = "| {} | [Colab]({}) | [Binder]({}) |"
     rows = [link.format(Path(n).stem, _project.colab_url(n), _project.binder_url(n)) for n in names]
-    #| {Path(n).stem} | [Colab]({_project.colab_url(n)}) | [Binder]({_project.binder_url(n)}) |" for n in names]
     return (
-        "## Run a chapter in the cloud\n\n"
+        "### Run a chapter in the cloud\n\n"
         "Each link opens the notebook from the repository; its first code cell installs `lecture_vae` when the\n"
         "machine does not have it (Colab keeps its own PyTorch).\n\n"
         "| notebook | Colab | Binder |\n|---|---|---|\n" + "\n".join(rows)
