@@ -57,11 +57,32 @@ class Lab:
             self.api(f"api/sessions/{session['id']}", method="DELETE")
 
 
+def _imports_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    return next(c for c in nb.cells if c.cell_type == "code" and "setup" not in c.metadata.get("tags", []))
+
+
+def _slide_positions(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """reveal.js's ``h-v`` position of every cell shown on the slides, from its slide type."""
+    h, v, out = -1, 0, {}
+    for c in nb.cells:
+        kind = c.metadata.slideshow.slide_type
+        if kind == "skip":
+            continue
+        if kind == "slide" or h < 0:
+            h, v = h + 1, 0
+        elif kind == "subslide":
+            v += 1
+        out[c.id] = f"{h}-{v}"
+    return out
+
+
 def _slides_copy(src: Path, dst: Path) -> None:
     """``src`` with the slide plan applied, its first code cell (the setup) and a short live cell unrun."""
     nb = nbformat.read(src, as_version=4)
     slides.apply(nb, slides.plan_for(src))
-    setup = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    setup = next(  # the imports cell (the Colab install cell before it is tagged "setup")
+        i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "setup" not in c.metadata.get("tags", [])
+    )
     live = nbformat.v4.new_code_cell(LIVE_CELL, id="live-cell")
     live.metadata["slideshow"] = {"slide_type": "subslide"}
     explorer = nbformat.v4.new_code_cell(EXPLORER_CELL, id="explorer-cell")
@@ -153,7 +174,7 @@ def test_opening_a_notebook_never_modifies_it(lab: Lab, browser, artifacts: Path
     compares the kernelspec), wait a few seconds; the tab must not be dirty and the file unchanged.
     Also the slides version (deep dives folded by "jp-MarkdownHeadingCollapsed"): folded on opening,
     and still unmodified."""
-    paths = [f"notebooks/{p.name}" for p in NOTEBOOKS] + [f"slides/{SLIDES_NOTEBOOK}"]
+    paths = [f"notebooks/{p.name}" for p in NOTEBOOKS] + ["notebooks/ko/05_elbo.ipynb", f"slides/{SLIDES_NOTEBOOK}"]
     before = {p: _digest(lab.root / p) for p in paths}
     hidden: dict[str, int] = {}
     page = browser.new_page(viewport={"width": 1366, "height": 768})
@@ -198,13 +219,24 @@ def test_opening_a_notebook_never_modifies_it(lab: Lab, browser, artifacts: Path
     assert hidden[f"slides/{SLIDES_NOTEBOOK}"] == len(folded) - len(folded_headings), hidden
 
 
-def test_korean_glossary_renders_with_a_real_font(lab: Lab, browser, artifacts: Path):
-    """A missing glyph measures as wide as U+FFFF on a canvas; real Hangul does not (document.fonts.check
-    says yes either way)."""
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+@pytest.mark.parametrize(
+    ("notebook", "width", "height", "selector", "shot"),
+    [
+        ("notebooks/00_overview.ipynb", 1920, 1080, ".jp-RenderedMarkdown table", "glossary_1920.png"),
+        ("notebooks/ko/05_elbo.ipynb", 1366, 768, ".jp-RenderedMarkdown p", "ko_05_elbo_1366.png"),
+    ],
+    ids=["glossary", "korean-edition"],
+)
+def test_korean_text_renders_with_a_real_font(
+    lab: Lab, browser, artifacts: Path, notebook, width, height, selector, shot
+):
+    """The glossary of 00 and a notebook of the Korean edition: a missing glyph measures as wide as U+FFFF
+    on a canvas; real Hangul does not (document.fonts.check says yes either way)."""
+    page = browser.new_page(viewport={"width": width, "height": height})
     try:
-        page.goto(lab.page_url("notebooks/00_overview.ipynb", app="lab/tree"))
-        page.wait_for_selector(".jp-RenderedMarkdown table", timeout=60_000)
+        page.goto(lab.page_url(notebook, app="lab/tree"))
+        page.wait_for_selector(selector, state="attached", timeout=60_000)  # a folded section is not visible
+        page.wait_for_timeout(1000)
         cells = page.evaluate(
             """(hangul) => {
               const re = new RegExp(hangul.slice(1, -1), 'u');
@@ -220,16 +252,17 @@ def test_korean_glossary_renders_with_a_real_font(lab: Lab, browser, artifacts: 
         )
         page.evaluate(
             """(hangul) => { const re = new RegExp(hangul.slice(1, -1), 'u');
-              [...document.querySelectorAll('.jp-RenderedMarkdown td')].filter(e => re.test(e.textContent))[0]
-                .scrollIntoView(); }""",
+              const shown = [...document.querySelectorAll('.jp-RenderedMarkdown td, .jp-RenderedMarkdown p')]
+                .filter(e => re.test(e.textContent) && e.offsetParent !== null);
+              if (shown.length) shown[0].scrollIntoView(); }""",
             HANGUL,
         )
         page.wait_for_timeout(500)
-        page.screenshot(path=str(artifacts / "glossary_1920.png"))
+        page.screenshot(path=str(artifacts / shot))
     finally:
         page.close()
         lab.stop_kernels()
-    assert len(cells) >= 10, f"expected the Korean glossary, found {len(cells)} Hangul cells"
+    assert len(cells) >= 10, f"expected Korean text in {notebook}, found {len(cells)} Hangul elements"
     tofu = [c["word"] for c in cells if abs(c["width"] - c["missing"]) < 0.01]
     assert not tofu, f"Hangul drawn as missing glyphs (install fonts-noto-cjk or fonts-nanum): {tofu[:5]}"
 
@@ -259,9 +292,14 @@ def test_a_notebook_runs_as_live_slides(lab: Lab, browser, artifacts: Path, view
         )
         assert text_px >= (17 if viewport[0] < 1600 else 22), f"slide text is {text_px}px at {viewport}"
 
-        steps = (("0/1", "import"), ("0/3", "from lecture_vae.classroom"), ("0/2", "print("))
-        for slide, source_start in steps:  # the setup cell, an explorer, then the live cell
-            page.evaluate(f"location.hash = '#/slide-{slide.replace('/', '-')}'")
+        where = _slide_positions(nb)
+        steps = (
+            (where[_imports_cell(nb).id], _imports_cell(nb).source.splitlines()[0]),  # "import math"
+            (where["explorer-cell"], "from lecture_vae.classroom"),
+            (where["live-cell"], "print("),
+        )
+        for slide, source_start in steps:  # the imports cell, an explorer, then the live cell
+            page.evaluate(f"location.hash = '#/slide-{slide}'")
             page.wait_for_function(  # the slide in view shows the expected cell
                 "s => [...document.querySelectorAll('.reveal section.present .jp-CodeCell .cm-content')]"
                 ".some(e => e.textContent.startsWith(s))",
