@@ -9,13 +9,10 @@ Screenshots (1366x768) go to test-artifacts/site/ko_*.png. The build is conftest
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import html
 import http.server
-import json
-import os
 import posixpath
 import re
 import shutil
@@ -24,33 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_site import CHROMIUM_ARGS, _missing, _notebook, _png_hashes
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_KO = sorted((ROOT / "notebooks" / "ko").glob("[0-9][0-9]_*.ipynb"))
 SWITCH = re.compile(r'<a class="btn btn-sm lang-switch" href="([^"]+)" hreflang="(en|ko)"')
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 NOT_PAGES = {"_static", "_sources", "_images", "_downloads"}
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must check the website")
-    pytest.skip(reason)
-
-
-def _notebook(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _png_hashes(nb: dict) -> list[str]:
-    """sha256 of every PNG a notebook's outputs show (myst-nb names the site's copies by it)."""
-    return [
-        hashlib.sha256(base64.b64decode(out["data"]["image/png"])).hexdigest()
-        for cell in nb["cells"]
-        for out in cell.get("outputs", [])
-        if "image/png" in out.get("data", {})
-    ]
 
 
 def _title(nb: dict) -> str:

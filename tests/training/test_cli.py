@@ -17,17 +17,9 @@ import torch
 from lecture_vae.training import cli
 from lecture_vae.training.checkpoint import load_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--epochs", "2", "--hidden", "16", "--z-dim", "2", "--threads", "1", "--device", "cpu"]
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(autouse=True)
-def _restore_threads():
-    """Tiny runs are fastest on one thread, and the CPU may be shared; restore torch's setting after."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

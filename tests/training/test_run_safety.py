@@ -27,13 +27,6 @@ TINY = ["--epochs", "2", "--hidden", "16", "--z-dim", "3", "--threads", "1", "--
 RESUME = ["--resume", "--threads", "1", "--device", "cpu"]
 
 
-@pytest.fixture(autouse=True)
-def _restore_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("safety") / "run"
