@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -74,3 +78,18 @@ def site_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
         problems = f"{proc.stdout}\n{proc.stderr}"
         assert proc.returncode == 0, f"sphinx-build {args[-2]} failed (warnings are errors):\n{problems}"
     return out
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def served(site_html: Path) -> Iterator[str]:
+    """Both editions served on 127.0.0.1 (the Korean one under /ko/)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site_html)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

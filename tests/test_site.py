@@ -9,15 +9,13 @@ or Chromium the test is skipped here, and fails in CI.
 from __future__ import annotations
 
 import base64
-import functools
+import contextlib
 import hashlib
 import html
-import http.server
 import json
 import os
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,22 +99,10 @@ def test_api_reference_and_lecture_pages(site: Path):
     assert (site / "generated" / "lecture.html").is_file() and (site / "generated" / "plans.html").is_file()
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def served(site: Path) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-@pytest.mark.browser
-def test_pages_render_offline_in_chromium(served: str, site: Path):
+@contextlib.contextmanager
+def offline_page(served: str, width: int, height: int) -> Iterator[tuple[object, list[str], list[str], list[str]]]:
+    """A headless Chromium page that may fetch from ``served`` only; yields the page and the lists its
+    console errors, failed requests and blocked outside requests are collected in."""
     chromium = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
     if chromium is None:
         _missing("Chromium not found at /usr/bin/chromium or on PATH")
@@ -124,13 +110,10 @@ def test_pages_render_offline_in_chromium(served: str, site: Path):
         from playwright.sync_api import sync_playwright
     except ImportError:
         _missing("the playwright package is not installed")
-    artifacts = ROOT / "test-artifacts" / "site"
-    artifacts.mkdir(parents=True, exist_ok=True)
-    pages = ["index", "generated/lecture", *(f"notebooks/{p.stem}" for p in NOTEBOOKS)]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(viewport={"width": width, "height": height})
             errors, failed, blocked = [], [], []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
@@ -144,25 +127,34 @@ def test_pages_render_offline_in_chromium(served: str, site: Path):
                     r.abort()
 
             page.route("**/*", route)
-            for name in pages:
-                page.goto(f"{served}/{name}.html", wait_until="load")
-                source = (site / f"{name}.html").read_text(encoding="utf-8")
-                has_maths = "math notranslate" in source
-                if has_maths:
-                    page.wait_for_function("document.querySelectorAll('mjx-container').length > 0", timeout=30_000)
-                    page.wait_for_function("!document.querySelector('.math:not(:has(mjx-container))')", timeout=30_000)
-                page.wait_for_function("[...document.images].every(i => i.complete)", timeout=30_000)
-                broken = page.evaluate("[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src)")
-                assert broken == [], f"{name}: images that did not load: {broken}"
-                raw = page.evaluate(
-                    "[...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length"
-                )
-                assert raw == 0, f"{name}: {raw} formulas not typeset"
-                if name.startswith("notebooks/") and has_maths:
-                    assert page.locator("mjx-container").count() > 0
-                page.screenshot(path=str(artifacts / f"{name.replace('/', '_')}.png"))
-            assert errors == [], f"console errors: {errors}"
-            assert failed == [] or set(failed) <= set(blocked), f"requests to the site failed: {failed}"
-            assert blocked == [], f"the site asked for outside resources: {sorted(set(blocked))}"
+            yield page, errors, failed, blocked
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_pages_render_offline_in_chromium(served: str, site: Path):
+    artifacts = ROOT / "test-artifacts" / "site"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    pages = ["index", "generated/lecture", *(f"notebooks/{p.stem}" for p in NOTEBOOKS)]
+    with offline_page(served, 1280, 900) as (page, errors, failed, blocked):
+        for name in pages:
+            page.goto(f"{served}/{name}.html", wait_until="load")
+            source = (site / f"{name}.html").read_text(encoding="utf-8")
+            has_maths = "math notranslate" in source
+            if has_maths:
+                page.wait_for_function("document.querySelectorAll('mjx-container').length > 0", timeout=30_000)
+                page.wait_for_function("!document.querySelector('.math:not(:has(mjx-container))')", timeout=30_000)
+            page.wait_for_function("[...document.images].every(i => i.complete)", timeout=30_000)
+            broken = page.evaluate("[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src)")
+            assert broken == [], f"{name}: images that did not load: {broken}"
+            raw = page.evaluate(
+                "[...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length"
+            )
+            assert raw == 0, f"{name}: {raw} formulas not typeset"
+            if name.startswith("notebooks/") and has_maths:
+                assert page.locator("mjx-container").count() > 0
+            page.screenshot(path=str(artifacts / f"{name.replace('/', '_')}.png"))
+        assert errors == [], f"console errors: {errors}"
+        assert failed == [] or set(failed) <= set(blocked), f"requests to the site failed: {failed}"
+        assert blocked == [], f"the site asked for outside resources: {sorted(set(blocked))}"

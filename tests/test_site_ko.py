@@ -9,19 +9,14 @@ Screenshots (1366x768) go to test-artifacts/site/ko_*.png. The build is conftest
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import html
-import http.server
 import posixpath
 import re
-import shutil
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_site import CHROMIUM_ARGS, _missing, _notebook, _png_hashes
+from test_site import _notebook, _png_hashes, offline_page
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_KO = sorted((ROOT / "notebooks" / "ko").glob("[0-9][0-9]_*.ipynb"))
@@ -98,20 +93,6 @@ def test_language_switch_on_every_page_opens_the_same_page_in_the_other_edition(
     assert checked == 2 * len(chapters)
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def served(site_html: Path) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site_html)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
 # Hangul against U+FFFF on a canvas with the element's own font: the widths are equal exactly when the
 # font has no Hangul glyphs (document.fonts.check() says true even then).
 GLYPHS = """() => {
@@ -127,52 +108,28 @@ GLYPHS = """() => {
 
 @pytest.mark.browser
 def test_korean_pages_render_offline_in_chromium(served: str, site_html: Path):
-    chromium = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
-    if chromium is None:
-        _missing("Chromium not found at /usr/bin/chromium or on PATH")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package is not installed")
     artifacts = ROOT / "test-artifacts" / "site"
     artifacts.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 768})
-            errors, blocked = [], []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-
-            def route(r):
-                if r.request.url.startswith(served + "/"):
-                    r.continue_()
-                else:
-                    blocked.append(r.request.url)
-                    r.abort()
-
-            page.route("**/*", route)
-            for name in ("index", "notebooks/05_elbo"):
-                page.goto(f"{served}/ko/{name}.html", wait_until="load")
-                page.wait_for_function("document.querySelectorAll('mjx-container').length > 0", timeout=30_000)
-                page.wait_for_function("!document.querySelector('.math:not(:has(mjx-container))')", timeout=30_000)
-                page.wait_for_function("[...document.images].every(i => i.complete)", timeout=30_000)
-                page.evaluate("document.fonts.ready.then(() => true)")
-                broken = page.evaluate("[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src)")
-                assert broken == [], f"ko/{name}: images that did not load: {broken}"
-                glyphs = page.evaluate(GLYPHS)
-                assert glyphs["hangul"] != glyphs["missing"], f"ko/{name}: Hangul draws as missing glyphs: {glyphs}"
-                switch = page.locator("a.lang-switch")
-                assert switch.count() == 1 and switch.is_visible() and switch.inner_text().strip() == "English"
-                page.screenshot(path=str(artifacts / f"ko_{name.replace('/', '_')}.png"))
-            if page.locator("mjx-container").count() == 0:
-                pytest.fail("the Korean chapter shows no typeset formula")
-            images = page.evaluate("[...document.images].filter(i => i.closest('.cell_output')).length")
-            assert images == len(_png_hashes(_notebook(ROOT / "notebooks" / "ko" / "05_elbo.ipynb")))
-            page.locator("a.lang-switch").click()
-            page.wait_for_load_state("load")
-            assert page.url == f"{served}/notebooks/05_elbo.html"
-            assert errors == [], f"console errors: {errors}"
-            assert blocked == [], f"the site asked for outside resources: {sorted(set(blocked))}"
-        finally:
-            browser.close()
+    with offline_page(served, 1366, 768) as (page, errors, _failed, blocked):
+        for name in ("index", "notebooks/05_elbo"):
+            page.goto(f"{served}/ko/{name}.html", wait_until="load")
+            page.wait_for_function("document.querySelectorAll('mjx-container').length > 0", timeout=30_000)
+            page.wait_for_function("!document.querySelector('.math:not(:has(mjx-container))')", timeout=30_000)
+            page.wait_for_function("[...document.images].every(i => i.complete)", timeout=30_000)
+            page.evaluate("document.fonts.ready.then(() => true)")
+            broken = page.evaluate("[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src)")
+            assert broken == [], f"ko/{name}: images that did not load: {broken}"
+            glyphs = page.evaluate(GLYPHS)
+            assert glyphs["hangul"] != glyphs["missing"], f"ko/{name}: Hangul draws as missing glyphs: {glyphs}"
+            switch = page.locator("a.lang-switch")
+            assert switch.count() == 1 and switch.is_visible() and switch.inner_text().strip() == "English"
+            page.screenshot(path=str(artifacts / f"ko_{name.replace('/', '_')}.png"))
+        if page.locator("mjx-container").count() == 0:
+            pytest.fail("the Korean chapter shows no typeset formula")
+        images = page.evaluate("[...document.images].filter(i => i.closest('.cell_output')).length")
+        assert images == len(_png_hashes(_notebook(ROOT / "notebooks" / "ko" / "05_elbo.ipynb")))
+        page.locator("a.lang-switch").click()
+        page.wait_for_load_state("load")
+        assert page.url == f"{served}/notebooks/05_elbo.html"
+        assert errors == [], f"console errors: {errors}"
+        assert blocked == [], f"the site asked for outside resources: {sorted(set(blocked))}"

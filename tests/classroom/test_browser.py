@@ -6,6 +6,7 @@ Screenshots go to test-artifacts/browser/. Skipped only when Chromium is missing
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -66,14 +67,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterator[str]:
-    """A JupyterLab serving a temporary copy of the notebook; yields the URL that opens it."""
-    tmp = tmp_path_factory.mktemp("lab")
-    root = tmp / "notebooks"
-    root.mkdir()
-    shutil.copy(repo_root / "notebooks" / NOTEBOOK, root)
-    for name, value in SETTINGS.items():
+@contextlib.contextmanager
+def serve_lab(tmp: Path, root: Path, settings: dict, extra_args: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    """A JupyterLab on 127.0.0.1 serving ``root``, with ``settings`` as its user settings (state kept under
+    ``tmp``); yields its base URL and token, and stops it afterwards."""
+    for name, value in settings.items():
         (tmp / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp / "settings" / name).write_text(json.dumps(value))
     port, token = _free_port(), secrets.token_hex(16)
@@ -85,7 +83,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterator[s
     )
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}"]
     cmd += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root"]
-    cmd += ["--LabApp.expose_app_in_browser=True"]
+    cmd += ["--LabApp.expose_app_in_browser=True", *extra_args]
     log = (tmp / "lab.log").open("w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
@@ -96,11 +94,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterator[s
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"JupyterLab did not start; log:\n{(tmp / 'lab.log').read_text()[-3000:]}"
-                    ) from None
+                    log_text = (tmp / "lab.log").read_text()[-3000:]
+                    raise RuntimeError(f"JupyterLab did not start; log:\n{log_text}") from None
                 time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK}?token={token}"
+        yield f"http://127.0.0.1:{port}", token
     finally:
         proc.terminate()
         try:
@@ -109,6 +106,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterator[s
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterator[str]:
+    """A JupyterLab serving a temporary copy of the notebook; yields the URL that opens it."""
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "notebooks"
+    root.mkdir()
+    shutil.copy(repo_root / "notebooks" / NOTEBOOK, root)
+    with serve_lab(tmp, root, SETTINGS) as (url, token):
+        yield f"{url}/lab/tree/{NOTEBOOK}?token={token}"
 
 
 _MEASURE = """() => {

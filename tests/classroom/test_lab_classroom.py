@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import secrets
 import shutil
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
-from test_browser import CHROMIUM_ARGS, _free_port, chromium  # noqa: F401  (chromium is a fixture)
+from test_browser import CHROMIUM_ARGS, chromium, serve_lab  # noqa: F401  (chromium is a fixture)
 
 from lecture_vae.classroom import slides
 
@@ -104,41 +99,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterator[L
     shutil.copy(repo_root / "notebooks" / "rise.css", root / "slides" / "rise.css")  # RISE reads it beside the notebook
     (tmp / "app-settings").mkdir()
     shutil.copy(repo_root / "jupyter-lab-overrides.json", tmp / "app-settings" / "overrides.json")
-    for name, value in USER_SETTINGS.items():
-        (tmp / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / "settings" / name).write_text(json.dumps(value))
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(
-        os.environ,
-        JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
-        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-    )
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}"]
-    cmd += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root"]
-    cmd += [f"--LabApp.app_settings_dir={tmp / 'app-settings'}", "--LabApp.expose_app_in_browser=True"]
-    log = (tmp / "lab.log").open("w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log_text = (tmp / "lab.log").read_text()[-3000:]
-                    raise RuntimeError(f"JupyterLab did not start; log:\n{log_text}") from None
-                time.sleep(0.3)
-        yield Lab(f"http://127.0.0.1:{port}", token, root)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    extra = (f"--LabApp.app_settings_dir={tmp / 'app-settings'}",)
+    with serve_lab(tmp, root, USER_SETTINGS, extra) as (url, token):
+        yield Lab(url, token, root)
 
 
 @pytest.fixture(scope="module")
